@@ -1,0 +1,77 @@
+package sdk
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/restorekit/restore/internal/pb"
+)
+
+// tensorToPB encodes a tensor for the wire (little-endian float32).
+func tensorToPB(t *Tensor) *pb.Tensor {
+	if t == nil {
+		return nil
+	}
+	buf := make([]byte, 4*len(t.Data))
+	for i, v := range t.Data {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	}
+	return &pb.Tensor{C: int32(t.C), H: int32(t.H), W: int32(t.W), Data: buf}
+}
+
+// tensorFromPB decodes a wire tensor, checking that its shape and data agree.
+// A nil message decodes to a nil tensor.
+func tensorFromPB(m *pb.Tensor) (*Tensor, error) {
+	if m == nil {
+		return nil, nil
+	}
+	c, h, w := int(m.GetC()), int(m.GetH()), int(m.GetW())
+	if c <= 0 || h <= 0 || w <= 0 {
+		return nil, fmt.Errorf("%w: wire tensor has shape %dx%dx%d", ErrShape, c, h, w)
+	}
+	n := c * h * w
+	if n/c/h != w || len(m.GetData()) != 4*n {
+		return nil, fmt.Errorf("%w: wire tensor %dx%dx%d carries %d bytes", ErrShape, c, h, w, len(m.GetData()))
+	}
+	t := &Tensor{C: c, H: h, W: w, Data: make([]float32, n)}
+	d := m.GetData()
+	for i := range t.Data {
+		t.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:]))
+	}
+	return t, nil
+}
+
+func infoToPB(in Info) *pb.PluginInfo {
+	out := &pb.PluginInfo{Name: in.Name, Version: in.Version, Kind: string(in.Kind), Summary: in.Summary, Protocol: ProtocolVersion}
+	for _, p := range in.Params {
+		out.Params = append(out.Params, &pb.Param{Name: p.Name, Type: string(p.Type), Default: p.Default,
+			Min: p.Min, Max: p.Max, Choices: p.Choices, Doc: p.Doc})
+	}
+	return out
+}
+
+func infoFromPB(m *pb.PluginInfo) Info {
+	out := Info{Name: m.GetName(), Version: m.GetVersion(), Kind: Kind(m.GetKind()), Summary: m.GetSummary()}
+	for _, p := range m.GetParams() {
+		out.Params = append(out.Params, Param{Name: p.GetName(), Type: ParamType(p.GetType()), Default: p.GetDefault(),
+			Min: p.GetMin(), Max: p.GetMax(), Choices: p.GetChoices(), Doc: p.GetDoc()})
+	}
+	return out
+}
+
+func operatorToPB(o OperatorSpec) *pb.OperatorSpec {
+	return &pb.OperatorSpec{Kind: o.Kind, Kernel: tensorToPB(o.Kernel), Mask: tensorToPB(o.Mask)}
+}
+
+func operatorFromPB(m *pb.OperatorSpec) (OperatorSpec, error) {
+	k, err := tensorFromPB(m.GetKernel())
+	if err != nil {
+		return OperatorSpec{}, fmt.Errorf("kernel: %w", err)
+	}
+	mask, err := tensorFromPB(m.GetMask())
+	if err != nil {
+		return OperatorSpec{}, fmt.Errorf("mask: %w", err)
+	}
+	return OperatorSpec{Kind: m.GetKind(), Kernel: k, Mask: mask}, nil
+}

@@ -1,0 +1,320 @@
+package operator
+
+import (
+	"fmt"
+	"math"
+	"math/cmplx"
+
+	"github.com/restorekit/restore/sdk"
+)
+
+// Blur is A = true 2-D convolution with a point spread function k (the kernel
+// flipped, as scipy.ndimage.convolve and MATLAB conv2 do; the kernel centre is
+// at (kh/2, kw/2) rounded down).
+//
+// The default boundary is reflective ("d c b a | a b c d", scipy's 'reflect'),
+// because photographs are not periodic: A and Aᵀ are exact for it. They are
+// computed by FFT on a grid that holds the image plus a reflected border at
+// least a kernel wide, so the wrap-around of the FFT never reaches the image.
+// Prox solves the same problem with the border treated as part of the image
+// (circular convolution on the padded grid): exact in closed form there, and
+// free of ringing at the image edges because the border continues the image.
+type Blur struct {
+	h, w      int          // image size
+	gh, gw    int          // FFT grid size
+	top, left int          // where the image sits in the grid
+	kf        []complex128 // FFT of the kernel placed for circular convolution on the grid
+	k2        []float64    // |kf|²
+	rows      []tap        // seamless border taps, see smoothTaps
+	cols      []tap
+	circular  bool
+	// Epsilon regularises PseudoInverse: conj(K)/(|K|² + Epsilon).
+	Epsilon float64
+}
+
+// minSigmaY stands in for σ_y = 0 in Prox: deconvolution has no exact constraint.
+const minSigmaY = 1e-3
+
+// NewBlur returns the reflective-boundary blur for h×w images. The kernel is
+// 1×kh×kw with finite, non-negative values and a positive sum; it is
+// normalised to sum to 1.
+func NewBlur(kernel *sdk.Tensor, h, w int) (*Blur, error) {
+	return newBlur(kernel, h, w, false)
+}
+
+// NewCircularBlur returns blur with periodic boundaries: the image wraps
+// around. Its Prox is exact; it is the textbook model (DPIR, DiffPIR) and the
+// one to use on synthetic data blurred circularly.
+func NewCircularBlur(kernel *sdk.Tensor, h, w int) (*Blur, error) {
+	return newBlur(kernel, h, w, true)
+}
+
+func newBlur(kernel *sdk.Tensor, h, w int, circular bool) (*Blur, error) {
+	if err := kernel.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: kernel: %w", ErrSpec, err)
+	}
+	if kernel.C != 1 {
+		return nil, fmt.Errorf("%w: kernel has %d channels, want 1", ErrSpec, kernel.C)
+	}
+	sum := 0.0
+	for _, v := range kernel.Data {
+		f := float64(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+			return nil, fmt.Errorf("%w: kernel values must be finite and non-negative", ErrSpec)
+		}
+		sum += f
+	}
+	if !(sum > 0) {
+		return nil, fmt.Errorf("%w: kernel sums to 0", ErrSpec)
+	}
+	kh, kw := kernel.H, kernel.W
+	b := &Blur{h: h, w: w, circular: circular, Epsilon: 1e-3}
+	if circular {
+		if kh > h || kw > w {
+			return nil, fmt.Errorf("%w: %dx%d kernel is larger than the %dx%d image", ErrSpec, kw, kh, w, h)
+		}
+		b.gh, b.gw = h, w
+	} else {
+		b.top, b.left = kh, kw
+		b.gh, b.gw = fastSize(h+2*kh), fastSize(w+2*kw)
+	}
+	// y[i] = Σ_m x[i + c − m] k[m]  ⇔  circular convolution with k placed at (m − c) mod N.
+	ch, cw := kh/2, kw/2
+	b.kf = make([]complex128, b.gh*b.gw)
+	for m := 0; m < kh; m++ {
+		for n := 0; n < kw; n++ {
+			y := ((m-ch)%b.gh + b.gh) % b.gh
+			x := ((n-cw)%b.gw + b.gw) % b.gw
+			b.kf[y*b.gw+x] += complex(float64(kernel.Data[m*kw+n])/sum, 0)
+		}
+	}
+	newFFT2(b.gh, b.gw).forward(b.kf)
+	b.rows = smoothTaps(b.gh, h, b.top, kh)
+	b.cols = smoothTaps(b.gw, w, b.left, kw)
+	b.k2 = make([]float64, len(b.kf))
+	for i, v := range b.kf {
+		b.k2[i] = real(v)*real(v) + imag(v)*imag(v)
+	}
+	return b, nil
+}
+
+// reflect maps any integer index onto [0, n) by half-sample symmetric reflection.
+func reflect(i, n int) int {
+	p := 2 * n
+	r := ((i % p) + p) % p
+	if r >= n {
+		r = p - 1 - r
+	}
+	return r
+}
+
+// extend fills grid with channel ch of t (reflective border) as real parts
+// (imag = false) or imaginary parts (imag = true).
+func (b *Blur) extend(grid []complex128, t *sdk.Tensor, ch int, imag bool) {
+	plane := t.Data[ch*b.h*b.w : (ch+1)*b.h*b.w]
+	for gy := 0; gy < b.gh; gy++ {
+		sy := reflect(gy-b.top, b.h)
+		for gx := 0; gx < b.gw; gx++ {
+			v := float64(plane[sy*b.w+reflect(gx-b.left, b.w)])
+			set(grid, gy*b.gw+gx, v, imag)
+		}
+	}
+}
+
+func set(grid []complex128, i int, v float64, imag bool) {
+	if imag {
+		grid[i] = complex(real(grid[i]), v)
+	} else {
+		grid[i] = complex(v, 0)
+	}
+}
+
+// tap is one grid index's source along an axis: (1−t)·src[i0] + t·src[i1].
+type tap struct {
+	i0, i1 int
+	t      float64
+}
+
+// smoothTaps maps the g grid positions of an axis onto an image axis of n
+// pixels placed at offset off: the image itself, then a reflected border of
+// width r on each side, and between the two borders (through the FFT's
+// wrap-around) a cross-fade from one reflection to the other, so that the
+// periodic grid has no jump for the FFT to ring on.
+func smoothTaps(g, n, off, r int) []tap {
+	taps := make([]tap, g)
+	p := g - n // the border band, from below the image, through the wrap, to above it
+	for d := 0; d < p; d++ {
+		gi := (off + n + d) % g
+		below := reflect(n+d, n) // reflection across the far edge
+		above := reflect(d-p, n) // reflection across the near edge, reached through the wrap
+		t := 0.0
+		switch {
+		case d < r:
+			t = 0
+		case d >= p-r:
+			t = 1
+		default:
+			t = (float64(d-r) + 0.5) / float64(p-2*r)
+		}
+		taps[gi] = tap{below, above, t}
+	}
+	for i := 0; i < n; i++ {
+		taps[off+i] = tap{i, i, 0}
+	}
+	return taps
+}
+
+// extendSmooth is extend with a seamless periodic border (see smoothTaps):
+// used where the border is free, in Prox and PseudoInverse.
+func (b *Blur) extendSmooth(grid []complex128, t *sdk.Tensor, ch int, imag bool) {
+	plane := t.Data[ch*b.h*b.w : (ch+1)*b.h*b.w]
+	for gy, ty := range b.rows {
+		r0, r1 := plane[ty.i0*b.w:(ty.i0+1)*b.w], plane[ty.i1*b.w:(ty.i1+1)*b.w]
+		for gx, tx := range b.cols {
+			a := (1-tx.t)*float64(r0[tx.i0]) + tx.t*float64(r0[tx.i1])
+			c := (1-tx.t)*float64(r1[tx.i0]) + tx.t*float64(r1[tx.i1])
+			set(grid, gy*b.gw+gx, (1-ty.t)*a+ty.t*c, imag)
+		}
+	}
+}
+
+// pairs runs fn over channels two at a time, packed as real and imaginary
+// parts of one complex grid: every filter here is a real convolution, so the
+// two channels do not mix.
+func (b *Blur) pairs(c int, fn func(c0, c1 int)) {
+	for ch := 0; ch < c; ch += 2 {
+		c1 := ch + 1
+		if c1 >= c {
+			c1 = -1
+		}
+		fn(ch, c1)
+	}
+}
+
+// cropInto writes the image region of grid (real → channel c0, imag → c1) into out.
+func (b *Blur) cropInto(out *sdk.Tensor, grid []complex128, c0, c1 int) {
+	n := b.h * b.w
+	for y := 0; y < b.h; y++ {
+		for x := 0; x < b.w; x++ {
+			v := grid[(y+b.top)*b.gw+x+b.left]
+			out.Data[c0*n+y*b.w+x] = float32(real(v))
+			if c1 >= 0 {
+				out.Data[c1*n+y*b.w+x] = float32(imag(v))
+			}
+		}
+	}
+}
+
+// Apply returns k ∗ x with reflective (or circular) boundaries.
+func (b *Blur) Apply(x *sdk.Tensor) *sdk.Tensor {
+	out := sdk.NewTensor(x.C, x.H, x.W)
+	f := newFFT2(b.gh, b.gw)
+	grid := make([]complex128, b.gh*b.gw)
+	b.pairs(x.C, func(c0, c1 int) {
+		b.extend(grid, x, c0, false)
+		if c1 >= 0 {
+			b.extend(grid, x, c1, true)
+		}
+		f.forward(grid)
+		for i := range grid {
+			grid[i] *= b.kf[i]
+		}
+		f.inverse(grid)
+		b.cropInto(out, grid, c0, c1)
+	})
+	return out
+}
+
+// Adjoint returns Aᵀ y: correlation with k, then the reflective border folded
+// back onto the pixels it copied.
+func (b *Blur) Adjoint(y *sdk.Tensor) *sdk.Tensor {
+	out := sdk.NewTensor(y.C, y.H, y.W)
+	f := newFFT2(b.gh, b.gw)
+	grid := make([]complex128, b.gh*b.gw)
+	n := b.h * b.w
+	b.pairs(y.C, func(c0, c1 int) {
+		clear(grid)
+		for yy := 0; yy < b.h; yy++ {
+			for xx := 0; xx < b.w; xx++ {
+				v := complex(float64(y.Data[c0*n+yy*b.w+xx]), 0)
+				if c1 >= 0 {
+					v += complex(0, float64(y.Data[c1*n+yy*b.w+xx]))
+				}
+				grid[(yy+b.top)*b.gw+xx+b.left] = v
+			}
+		}
+		f.forward(grid)
+		for i := range grid {
+			grid[i] *= cmplx.Conj(b.kf[i])
+		}
+		f.inverse(grid)
+		acc0 := make([]float64, n)
+		acc1 := make([]float64, n)
+		for gy := 0; gy < b.gh; gy++ {
+			sy := reflect(gy-b.top, b.h)
+			for gx := 0; gx < b.gw; gx++ {
+				j := sy*b.w + reflect(gx-b.left, b.w)
+				v := grid[gy*b.gw+gx]
+				acc0[j] += real(v)
+				acc1[j] += imag(v)
+			}
+		}
+		for i := 0; i < n; i++ {
+			out.Data[c0*n+i] = float32(acc0[i])
+			if c1 >= 0 {
+				out.Data[c1*n+i] = float32(acc1[i])
+			}
+		}
+	})
+	return out
+}
+
+// Prox returns argmin_x ‖k ∗ x − y‖²/(2σ_y²) + (ρ/2)‖x − z‖² in closed form:
+// X = (conj(K)·Y/σ_y² + ρ·Z) / (|K|²/σ_y² + ρ) on the FFT grid.
+func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
+	if sigmaY < minSigmaY {
+		sigmaY = minSigmaY
+	}
+	a := 1 / (sigmaY * sigmaY)
+	out := sdk.NewTensor(z.C, z.H, z.W)
+	f := newFFT2(b.gh, b.gw)
+	gy := make([]complex128, b.gh*b.gw)
+	gz := make([]complex128, b.gh*b.gw)
+	b.pairs(z.C, func(c0, c1 int) {
+		b.extendSmooth(gy, y, c0, false)
+		b.extendSmooth(gz, z, c0, false)
+		if c1 >= 0 {
+			b.extendSmooth(gy, y, c1, true)
+			b.extendSmooth(gz, z, c1, true)
+		}
+		f.forward(gy)
+		f.forward(gz)
+		for i := range gy {
+			gy[i] = (cmplx.Conj(b.kf[i])*gy[i]*complex(a, 0) + complex(rho, 0)*gz[i]) / complex(a*b.k2[i]+rho, 0)
+		}
+		f.inverse(gy)
+		b.cropInto(out, gy, c0, c1)
+	})
+	return out
+}
+
+// PseudoInverse returns the regularised inverse filter conj(K)·Y/(|K|² + Epsilon):
+// a blur kernel's exact inverse does not exist where K vanishes.
+func (b *Blur) PseudoInverse(y *sdk.Tensor) (*sdk.Tensor, error) {
+	out := sdk.NewTensor(y.C, y.H, y.W)
+	f := newFFT2(b.gh, b.gw)
+	grid := make([]complex128, b.gh*b.gw)
+	b.pairs(y.C, func(c0, c1 int) {
+		b.extendSmooth(grid, y, c0, false)
+		if c1 >= 0 {
+			b.extendSmooth(grid, y, c1, true)
+		}
+		f.forward(grid)
+		for i := range grid {
+			grid[i] = cmplx.Conj(b.kf[i]) * grid[i] / complex(b.k2[i]+b.Epsilon, 0)
+		}
+		f.inverse(grid)
+		b.cropInto(out, grid, c0, c1)
+	})
+	return out, nil
+}

@@ -1,0 +1,96 @@
+package sdk
+
+import "context"
+
+// Plugin is what every plugin implements: a description of itself.
+// A value passed to [Serve] must also implement [Solver] or [Guidance].
+type Plugin interface {
+	Info() Info
+}
+
+// Denoiser is the score model as a solver sees it: D(x, σ) estimates the clean
+// image from x = x₀ + σ·n. The host's denoiser is already guided, so its
+// output is consistent with the measurement.
+type Denoiser interface {
+	Denoise(ctx context.Context, x *Tensor, sigma float64) (*Tensor, error)
+}
+
+// DenoiserFunc adapts a function to the Denoiser interface.
+type DenoiserFunc func(ctx context.Context, x *Tensor, sigma float64) (*Tensor, error)
+
+// Denoise calls f.
+func (f DenoiserFunc) Denoise(ctx context.Context, x *Tensor, sigma float64) (*Tensor, error) {
+	return f(ctx, x, sigma)
+}
+
+// SampleRequest is what a solver is given for one restoration.
+type SampleRequest struct {
+	// X is the starting sample at SigmaMax (the host has already added the
+	// noise: pure noise, or a noised rough estimate for a warm start).
+	// The solver may overwrite it.
+	X *Tensor
+	// SigmaMax and SigmaMin bound the noise levels the solver visits; the last
+	// denoiser estimate (at SigmaMin or below) is the result.
+	SigmaMax, SigmaMin float64
+	// Steps is the budget of denoiser evaluations. A second-order solver
+	// takes about Steps/2 steps.
+	Steps int
+	// Seed seeds the solver's own randomness through NewRNG.
+	Seed uint64
+	// Params are the solver's parameters, validated against its Info.
+	Params Params
+}
+
+// Solver integrates the reverse diffusion from SigmaMax to SigmaMin over a
+// denoiser. It chooses its own σ schedule within the bounds.
+type Solver interface {
+	Plugin
+	Sample(ctx context.Context, d Denoiser, req SampleRequest) (*Tensor, error)
+}
+
+// Operator kinds carried in an OperatorSpec.
+const (
+	OpIdentity = "identity" // denoising: A = I
+	OpBlur     = "blur"     // deblurring: A = true 2-D convolution with Kernel
+	OpMask     = "mask"     // inpainting: A = diag(Mask)
+)
+
+// OperatorSpec describes the measurement operator A in a form that travels
+// between processes; package operator turns it into something that computes.
+type OperatorSpec struct {
+	Kind string
+	// Kernel is the point spread function for OpBlur, 1×kh×kw, summing to 1.
+	Kernel *Tensor
+	// Mask is 1×H×W for OpMask: 1 where a pixel was observed, 0 where missing.
+	Mask *Tensor
+}
+
+// Problem is the measurement a guidance plugin must respect: y = A(x) + n,
+// n ~ N(0, SigmaY²), all in model space.
+type Problem struct {
+	Y        *Tensor
+	Operator OperatorSpec
+	SigmaY   float64
+	Seed     uint64
+}
+
+// GuideStep is one denoiser evaluation to be made consistent with the problem.
+type GuideStep struct {
+	X0    *Tensor // the denoiser's estimate x̂₀ = D(xt, σ); the guider may overwrite it
+	Xt    *Tensor // the noisy sample it came from
+	Sigma float64 // σ of Xt
+	Step  int     // index of this evaluation in the session, from 0
+}
+
+// Guidance receives a problem once per session and returns a Guider for it.
+type Guidance interface {
+	Plugin
+	Begin(ctx context.Context, p Problem, params Params) (Guider, error)
+}
+
+// Guider turns each estimate x̂₀ into a measurement-consistent x̃₀.
+type Guider interface {
+	Guide(ctx context.Context, s GuideStep) (*Tensor, error)
+	// End releases the session.
+	End() error
+}

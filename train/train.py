@@ -1,0 +1,214 @@
+"""Train the score model (EDM denoiser) on random crops of natural photographs.
+
+    /usr/bin/python3 train/train.py --minutes 60
+
+Resumes from --checkpoint when it exists, so training continues across sessions.
+Runs on the CPU (2 threads by default) and unchanged on a CUDA GPU.
+"""
+import argparse
+import glob
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model as M  # noqa: E402
+
+
+def load_photos(folder, max_side):
+    """Every JPEG/PNG in folder as a uint8 HxWx3 tensor (shrunk to max_side to bound memory)."""
+    photos = []
+    for path in sorted(glob.glob(os.path.join(folder, "*.jpg")) + glob.glob(os.path.join(folder, "*.png"))):
+        im = Image.open(path).convert("RGB")
+        if max(im.size) > max_side:
+            f = max_side / max(im.size)
+            im = im.resize((round(im.width * f), round(im.height * f)), Image.LANCZOS)
+        photos.append(torch.from_numpy(np.asarray(im).copy()))
+    if not photos:
+        raise SystemExit(f"train: no photos in {folder}")
+    return photos
+
+
+class Crops:
+    """Random crops with random downscaling, flips and 90-degree rotations, in [-1, 1]."""
+
+    def __init__(self, photos, patch, min_scale, gen):
+        self.photos = photos
+        self.patch = patch
+        self.min_scale = min_scale
+        self.gen = gen
+        areas = np.array([p.shape[0] * p.shape[1] for p in photos], dtype=np.float64)
+        self.weights = areas / areas.sum()
+
+    def one(self):
+        r = self.gen
+        p = self.photos[r.choice(len(self.photos), p=self.weights)]
+        h, w = p.shape[:2]
+        # log-uniform scale in [min_scale, 1]: photos are larger and smoother than eval sets
+        s = math.exp(r.uniform(math.log(self.min_scale), 0.0))
+        side = min(int(round(self.patch / s)), h, w)
+        y0 = r.integers(0, h - side + 1)
+        x0 = r.integers(0, w - side + 1)
+        crop = p[y0:y0 + side, x0:x0 + side].permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1.0
+        if side != self.patch:
+            crop = F.interpolate(crop, size=(self.patch, self.patch), mode="bilinear",
+                                 antialias=True, align_corners=False)
+        crop = crop[0]
+        if r.random() < 0.5:
+            crop = crop.flip(2)
+        k = int(r.integers(0, 4))
+        if k:
+            crop = torch.rot90(crop, k, dims=(1, 2))
+        return crop
+
+    def batch(self, n):
+        return torch.stack([self.one() for _ in range(n)]).clamp(-1, 1)
+
+
+def sample_sigmas(n, gen, device):
+    """Log-normal around the range restoration uses, plus a log-uniform tail over [SIGMA_MIN, 20]."""
+    ln = torch.from_numpy(gen.normal(-1.6, 1.3, size=n)).float()
+    tail = torch.from_numpy(gen.uniform(math.log(M.SIGMA_MIN), math.log(20.0), size=n)).float()
+    pick = torch.from_numpy(gen.random(n) < 0.2)
+    return torch.exp(torch.where(pick, tail, ln)).clamp(M.SIGMA_MIN, M.SIGMA_MAX).to(device)
+
+
+def val_psnr(ema, files, sigma8, device, seed=0):
+    """Mean PSNR (8-bit, peak 255) of one-step denoising on the given clean images."""
+    g = torch.Generator().manual_seed(seed)
+    scores = []
+    ema.eval()
+    with torch.no_grad():
+        for f in files:
+            im = np.asarray(Image.open(f).convert("RGB"))
+            mult = M.size_multiple(ema)
+            h, w = (im.shape[0] // mult) * mult, (im.shape[1] // mult) * mult
+            x = torch.from_numpy(im[:h, :w].copy()).permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1
+            sigma = 2 * sigma8 / 255
+            y = x + sigma * torch.randn(x.shape, generator=g)
+            d = ema(y.to(device), torch.tensor([sigma], device=device)).cpu()
+            a = ((x + 1) * 127.5).round().clamp(0, 255)
+            b = ((d + 1) * 127.5).round().clamp(0, 255)
+            mse = ((a - b) ** 2).mean().item()
+            scores.append(10 * math.log10(255 ** 2 / mse))
+    return sum(scores) / len(scores)
+
+
+def git_commit():
+    try:
+        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
+                                       stderr=subprocess.DEVNULL).strip()
+    except Exception:
+        return "unknown"
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.path.join(here, "..", "..", "shared", "data", "train-photos"))
+    ap.add_argument("--val", default=os.path.join(here, "..", "..", "shared", "data", "eval", "CBSD68"),
+                    help="clean images for a progress score (never trained on)")
+    ap.add_argument("--checkpoint", default=os.path.join(here, "checkpoints", "latest.pt"))
+    ap.add_argument("--config", default="small", help="architecture: tiny, small, base")
+    ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
+    ap.add_argument("--patch", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--min-scale", type=float, default=0.25, help="smallest random downscale of a photo")
+    ap.add_argument("--max-side", type=int, default=2048, help="photos are shrunk to this long side on load")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    net = M.build(args.config).to(device)
+    ema = M.build(args.config).to(device)
+    ema.load_state_dict(net.state_dict())
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    state = {"step": 0, "patches": 0, "seconds": 0.0, "history": []}
+    if os.path.exists(args.checkpoint):
+        ck = torch.load(args.checkpoint, map_location=device)
+        if ck["config"] != args.config:
+            raise SystemExit(f"train: {args.checkpoint} holds config {ck['config']!r}, not {args.config!r}")
+        net.load_state_dict(ck["model"])
+        ema.load_state_dict(ck["ema"])
+        if "opt" in ck:
+            opt.load_state_dict(ck["opt"])
+        state = ck["state"]
+        print(f"resumed {args.checkpoint}: step {state['step']}, {state['patches']} patches, "
+              f"{state['seconds'] / 3600:.2f} h", flush=True)
+    for g in opt.param_groups:
+        g["lr"] = args.lr
+
+    gen = np.random.default_rng(args.seed + state["step"])
+    torch.manual_seed(args.seed + state["step"])
+    print(f"config {args.config}: {M.param_count(net)} parameters, device {device}", flush=True)
+    photos = load_photos(args.data, args.max_side)
+    crops = Crops(photos, args.patch, args.min_scale, gen)
+    val_files = sorted(glob.glob(os.path.join(args.val, "*.png")))[:8]
+    print(f"{len(photos)} photos loaded; validating on {len(val_files)} images", flush=True)
+
+    def save():
+        os.makedirs(os.path.dirname(args.checkpoint), exist_ok=True)
+        tmp = args.checkpoint + ".tmp"
+        torch.save({"config": args.config, "model": net.state_dict(), "ema": ema.state_dict(),
+                    "opt": opt.state_dict(), "state": state, "args": vars(args),
+                    "commit": git_commit()}, tmp)
+        os.replace(tmp, args.checkpoint)
+
+    start = time.time()
+    last_save = start
+    last_log = start
+    run_patches = 0
+    losses = []
+    while time.time() - start < args.minutes * 60:
+        x0 = crops.batch(args.batch).to(device)
+        sigma = sample_sigmas(args.batch, gen, device)
+        n = torch.randn_like(x0) * sigma.reshape(-1, 1, 1, 1)
+        d = net(x0 + n, sigma)
+        weight = (sigma ** 2 + M.SIGMA_DATA ** 2) / (sigma * M.SIGMA_DATA) ** 2
+        loss = (weight.reshape(-1, 1, 1, 1) * (d - x0) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            for pe, pn in zip(ema.parameters(), net.parameters()):
+                pe.mul_(args.ema).add_(pn, alpha=1 - args.ema)
+        state["step"] += 1
+        state["patches"] += args.batch
+        run_patches += args.batch
+        losses.append(loss.item())
+        now = time.time()
+        if now - last_log > 60:
+            rate = run_patches / (now - start)
+            print(f"step {state['step']} patches {state['patches']} loss {np.mean(losses):.4f} "
+                  f"{rate:.1f} patches/s", flush=True)
+            losses = []
+            last_log = now
+        if now - last_save > args.save_every * 60:
+            state["seconds"] += now - last_save
+            p = val_psnr(ema, val_files, 25, device)
+            state["history"].append({"step": state["step"], "hours": state["seconds"] / 3600, "psnr25": p})
+            print(f"checkpoint at step {state['step']}: val PSNR sigma=25 {p:.2f} dB", flush=True)
+            save()
+            last_save = time.time()
+    state["seconds"] += time.time() - last_save
+    p = val_psnr(ema, val_files, 25, device)
+    state["history"].append({"step": state["step"], "hours": state["seconds"] / 3600, "psnr25": p})
+    print(f"done at step {state['step']}: val PSNR sigma=25 {p:.2f} dB", flush=True)
+    save()
+
+
+if __name__ == "__main__":
+    main()
