@@ -269,8 +269,9 @@ func TestBlurPseudoInverseRecoversBlurredImage(t *testing.T) {
 	b, _ := NewBlur(k, h, w)
 	b.Epsilon = 1e-6
 	got, _ := b.PseudoInverse(b.Apply(x))
+	got, x = interior(got, 4), interior(x, 4)
 	for i := range got.Data {
-		if d := math.Abs(float64(got.Data[i] - x.Data[i])); d > 0.1 {
+		if d := math.Abs(float64(got.Data[i] - x.Data[i])); d > 0.02 {
 			t.Fatalf("pixel %d: got %g want %g", i, got.Data[i], x.Data[i])
 		}
 	}
