@@ -1,0 +1,9 @@
+// Command restore-diffpir serves the built-in diffpir plugin out of process.
+package main
+
+import (
+	"github.com/restorekit/restore/plugins/guidance"
+	"github.com/restorekit/restore/sdk"
+)
+
+func main() { sdk.Serve(guidance.DiffPIR{}) }

@@ -1,0 +1,66 @@
+package sdk
+
+import (
+	"fmt"
+	"io"
+	"os/exec"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+)
+
+// LaunchOptions configures Launch.
+type LaunchOptions struct {
+	// Logger receives the plugin's own log and its stderr, line by line.
+	// Nil discards them.
+	Logger hclog.Logger
+	// Env is the plugin's environment (nil: the host's).
+	Env []string
+}
+
+// Client is a running plugin process.
+type Client struct {
+	c      *plugin.Client
+	plugin Plugin
+}
+
+// Launch starts the plugin executable at path over go-plugin (gRPC only,
+// AutoMTLS on, message limits raised) and returns it ready to use. Call Kill
+// when done.
+func Launch(path string, opts LaunchOptions) (*Client, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Off})
+	}
+	cmd := exec.Command(path)
+	cmd.Env = opts.Env
+	c := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  Handshake,
+		VersionedPlugins: PluginSets(nil),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		GRPCDialOptions:  DialOptions(),
+		Logger:           logger,
+	})
+	rpc, err := c.Client()
+	if err != nil {
+		c.Kill()
+		return nil, fmt.Errorf("plugin %s: start: %w", path, err)
+	}
+	p, err := Dispense(rpc)
+	if err != nil {
+		c.Kill()
+		return nil, fmt.Errorf("plugin %s: %w", path, err)
+	}
+	return &Client{c: c, plugin: p}, nil
+}
+
+// Plugin returns the plugin, a Solver or a Guidance.
+func (c *Client) Plugin() Plugin { return c.plugin }
+
+// Exited reports whether the plugin process has exited.
+func (c *Client) Exited() bool { return c.c.Exited() }
+
+// Kill stops the plugin process (gracefully first, then by force).
+func (c *Client) Kill() { c.c.Kill() }
