@@ -1,0 +1,69 @@
+package host
+
+import (
+	"image"
+	"image/color"
+	"math"
+
+	"github.com/restorekit/restore/sdk"
+)
+
+// TensorFromImage converts an image to a 3×H×W tensor in model space [-1, 1]
+// (16 bits of each channel are used; alpha is ignored).
+func TensorFromImage(img image.Image) *sdk.Tensor {
+	b := img.Bounds()
+	h, w := b.Dy(), b.Dx()
+	t := sdk.NewTensor(3, h, w)
+	n := h * w
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
+			i := y*w + x
+			t.Data[i] = float32(c.R)/32767.5 - 1
+			t.Data[n+i] = float32(c.G)/32767.5 - 1
+			t.Data[2*n+i] = float32(c.B)/32767.5 - 1
+		}
+	}
+	return t
+}
+
+// ImageFromTensor converts a 3×H×W (or 1×H×W) tensor in [-1, 1] to an 8-bit
+// image, clipping and rounding as a PNG writer would.
+func ImageFromTensor(t *sdk.Tensor) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, t.W, t.H))
+	n := t.H * t.W
+	q := func(v float32) uint8 {
+		f := math.Round((float64(v) + 1) * 127.5)
+		if !(f >= 0) { // also catches NaN
+			return 0
+		}
+		if f > 255 {
+			return 255
+		}
+		return uint8(f)
+	}
+	for i := 0; i < n; i++ {
+		r := q(t.Data[i])
+		g, b := r, r
+		if t.C >= 3 {
+			g, b = q(t.Data[n+i]), q(t.Data[2*n+i])
+		}
+		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = r, g, b, 255
+	}
+	return img
+}
+
+// maskObserved turns a mask image (nonzero = missing, as OpenCV's inpaint
+// takes it) into a 1×H×W tensor that is 1 where a pixel was observed.
+func maskObserved(m image.Image) *sdk.Tensor {
+	b := m.Bounds()
+	t := sdk.NewTensor(1, b.Dy(), b.Dx())
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			if color.Gray16Model.Convert(m.At(b.Min.X+x, b.Min.Y+y)).(color.Gray16).Y == 0 {
+				t.Data[y*b.Dx()+x] = 1
+			}
+		}
+	}
+	return t
+}

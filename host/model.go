@@ -1,0 +1,200 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/restorekit/restore/sdk"
+)
+
+// ErrModel reports a score model the host cannot use.
+var ErrModel = errors.New("invalid score model")
+
+// ModelInfo is the contract a score model declares in its ONNX metadata.
+type ModelInfo struct {
+	Parameterization string  // "edm-denoiser": D(x, σ) directly
+	SigmaMin         float64 // smallest σ the model was trained on
+	SigmaMax         float64 // largest σ the model was trained on
+	SigmaData        float64
+	SizeMultiple     int // H and W are padded to a multiple of this
+	Channels         int
+	Props            map[string]string // every metadata property, as read
+}
+
+// parseModelInfo reads and checks the restore.* metadata properties.
+func parseModelInfo(props map[string]string) (ModelInfo, error) {
+	mi := ModelInfo{Props: props}
+	mi.Parameterization = props["restore.parameterization"]
+	if mi.Parameterization == "" {
+		return mi, fmt.Errorf("%w: no restore.parameterization metadata (was it exported by train/export.py?)", ErrModel)
+	}
+	if mi.Parameterization != "edm-denoiser" {
+		return mi, fmt.Errorf("%w: parameterization %q is not one this host understands (edm-denoiser)", ErrModel, mi.Parameterization)
+	}
+	if r := props["restore.data_range"]; r != "-1,1" {
+		return mi, fmt.Errorf("%w: data range %q, want -1,1", ErrModel, r)
+	}
+	num := func(key string, dst *float64) error {
+		v, err := strconv.ParseFloat(strings.TrimSpace(props[key]), 64)
+		if err != nil || !(v > 0) {
+			return fmt.Errorf("%w: metadata %s=%q is not a positive number", ErrModel, key, props[key])
+		}
+		*dst = v
+		return nil
+	}
+	for _, f := range []struct {
+		key string
+		dst *float64
+	}{{"restore.sigma_min", &mi.SigmaMin}, {"restore.sigma_max", &mi.SigmaMax}, {"restore.sigma_data", &mi.SigmaData}} {
+		if err := num(f.key, f.dst); err != nil {
+			return mi, err
+		}
+	}
+	if mi.SigmaMin >= mi.SigmaMax {
+		return mi, fmt.Errorf("%w: sigma range [%g, %g] is empty", ErrModel, mi.SigmaMin, mi.SigmaMax)
+	}
+	var err error
+	if mi.SizeMultiple, err = strconv.Atoi(props["restore.size_multiple"]); err != nil || mi.SizeMultiple < 1 || mi.SizeMultiple > 1024 {
+		return mi, fmt.Errorf("%w: metadata restore.size_multiple=%q", ErrModel, props["restore.size_multiple"])
+	}
+	if mi.Channels, err = strconv.Atoi(props["restore.channels"]); err != nil || (mi.Channels != 1 && mi.Channels != 3) {
+		return mi, fmt.Errorf("%w: metadata restore.channels=%q, want 1 or 3", ErrModel, props["restore.channels"])
+	}
+	return mi, nil
+}
+
+// model is a loaded score model: one long-lived ONNX Runtime session.
+type model struct {
+	info ModelInfo
+	sess *ort.DynamicAdvancedSession
+}
+
+func loadModel(name string, data []byte, threads int) (*model, error) {
+	meta, err := ort.GetModelMetadataWithONNXData(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrModel, name, err)
+	}
+	keys, err := meta.GetCustomMetadataMapKeys()
+	if err != nil {
+		meta.Destroy()
+		return nil, fmt.Errorf("%w: %s: %w", ErrModel, name, err)
+	}
+	props := map[string]string{}
+	for _, k := range keys {
+		v, _, err := meta.LookupCustomMetadataMap(k)
+		if err == nil {
+			props[k] = v
+		}
+	}
+	meta.Destroy()
+	info, err := parseModelInfo(props)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("session options: %w", err)
+	}
+	defer opts.Destroy()
+	if err := opts.SetIntraOpNumThreads(threads); err != nil {
+		return nil, fmt.Errorf("set threads: %w", err)
+	}
+	if err := opts.SetInterOpNumThreads(1); err != nil {
+		return nil, fmt.Errorf("set threads: %w", err)
+	}
+	// Spinning threads burn the cores while plugins and guidance run between evaluations.
+	if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+		return nil, fmt.Errorf("session config: %w", err)
+	}
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x", "sigma"}, []string{"denoised"}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrModel, name, err)
+	}
+	return &model{info: info, sess: sess}, nil
+}
+
+func readModelFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrModel, err)
+	}
+	return data, nil
+}
+
+func (m *model) close() { m.sess.Destroy() }
+
+// denoise evaluates D(x, σ) once, padding H and W (reflectively) to the
+// model's size multiple.
+func (m *model) denoise(ctx context.Context, x *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if x.C != m.info.Channels {
+		return nil, fmt.Errorf("%w: model takes %d channels, image has %d", ErrModel, m.info.Channels, x.C)
+	}
+	k := m.info.SizeMultiple
+	ph, pw := (x.H+k-1)/k*k, (x.W+k-1)/k*k
+	in := padReflect(x, ph, pw)
+	xt, err := ort.NewTensor(ort.NewShape(1, int64(x.C), int64(ph), int64(pw)), in.Data)
+	if err != nil {
+		return nil, fmt.Errorf("input tensor: %w", err)
+	}
+	defer xt.Destroy()
+	st, err := ort.NewTensor(ort.NewShape(1), []float32{float32(sigma)})
+	if err != nil {
+		return nil, fmt.Errorf("sigma tensor: %w", err)
+	}
+	defer st.Destroy()
+	outputs := []ort.Value{nil}
+	if err := m.sess.Run([]ort.Value{xt, st}, outputs); err != nil {
+		return nil, fmt.Errorf("%w: run: %w", ErrModel, err)
+	}
+	defer outputs[0].Destroy()
+	ot, ok := outputs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, fmt.Errorf("%w: output is not a float32 tensor", ErrModel)
+	}
+	data := ot.GetData()
+	if len(data) != in.Len() {
+		return nil, fmt.Errorf("%w: output has %d values for a %v input", ErrModel, len(data), in)
+	}
+	out := sdk.NewTensor(x.C, x.H, x.W)
+	for c := 0; c < x.C; c++ {
+		for y := 0; y < x.H; y++ {
+			copy(out.Data[(c*x.H+y)*x.W:(c*x.H+y+1)*x.W], data[(c*ph+y)*pw:(c*ph+y)*pw+x.W])
+		}
+	}
+	return out, nil
+}
+
+// padReflect extends x to h×w by reflection at the bottom and right edges.
+func padReflect(x *sdk.Tensor, h, w int) *sdk.Tensor {
+	if h == x.H && w == x.W {
+		return x
+	}
+	out := sdk.NewTensor(x.C, h, w)
+	for c := 0; c < x.C; c++ {
+		for y := 0; y < h; y++ {
+			sy := mirror(y, x.H)
+			for xx := 0; xx < w; xx++ {
+				out.Data[(c*h+y)*w+xx] = x.Data[(c*x.H+sy)*x.W+mirror(xx, x.W)]
+			}
+		}
+	}
+	return out
+}
+
+func mirror(i, n int) int {
+	p := 2 * n
+	r := ((i % p) + p) % p
+	if r >= n {
+		r = p - 1 - r
+	}
+	return r
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/restorekit/restore/host"
+	"github.com/restorekit/restore/sdk"
+	"github.com/restorekit/restore/sdk/operator"
+)
+
+// runDegrade makes a synthetic degraded image from a clean one, so anyone can
+// try restore on their own photos and measure what it recovers.
+func runDegrade(args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("degrade", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var task, kernel, blur, output string
+	var noise, missing float64
+	var box int
+	var seed uint64
+	var force bool
+	fs.StringVar(&task, "task", "", "degradation: denoise (add noise), deblur (blur, then noise) or inpaint (remove pixels)")
+	fs.StringVar(&kernel, "kernel", "", "blur kernel for deblur (gray PNG or text matrix)")
+	fs.StringVar(&blur, "blur", "", "blur shortcut for deblur, e.g. gaussian:3")
+	fs.Float64Var(&noise, "noise", 0, "Gaussian noise std to add, in 8-bit levels")
+	fs.Float64Var(&missing, "missing", 0.7, "inpaint: share of pixels to remove at random")
+	fs.IntVar(&box, "box", 0, "inpaint: remove one centred square of this side instead of random pixels")
+	fs.Uint64Var(&seed, "seed", 1, "random seed")
+	fs.StringVarP(&output, "output", "o", "", "degraded image (.png); inpaint also writes OUTPUT's name + .mask.png, deblur --blur + .kernel.txt")
+	fs.BoolVarP(&force, "force", "f", false, "overwrite existing files")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: restore degrade --task TASK [flags] CLEAN -o DEGRADED\n\nExamples:\n  restore degrade --task denoise --noise 25 photo.png -o noisy.png\n  restore degrade --task deblur --blur gaussian:3 --noise 2.55 photo.png -o blurred.png\n  restore degrade --task inpaint --missing 0.7 photo.png -o holes.png   (writes holes.mask.png)\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return errHelp
+		}
+		return usageError{err}
+	}
+	if fs.NArg() != 1 || output == "" {
+		fs.Usage()
+		return usagef("degrade: want one CLEAN image and -o DEGRADED")
+	}
+	if noise < 0 || noise > 255 || missing < 0 || missing > 1 {
+		return usagef("degrade: --noise must be in [0, 255] and --missing in [0, 1]")
+	}
+	format, err := outputFormat(output)
+	if err != nil {
+		return usagef("%s: %v", output, err)
+	}
+	stem := strings.TrimSuffix(output, filepath.Ext(output))
+	extra := map[string]bool{}
+	switch task {
+	case "inpaint":
+		extra[stem+".mask.png"] = true
+	case "deblur":
+		if blur != "" {
+			extra[stem+".kernel.txt"] = true
+		}
+	}
+	for _, p := range append([]string{output}, keys(extra)...) {
+		if _, err := os.Stat(p); err == nil && !force {
+			return usagef("%s already exists (use --force to overwrite it)", p)
+		}
+	}
+	img, err := readImage(fs.Arg(0))
+	if err != nil {
+		return usagef("%s: %v", fs.Arg(0), err)
+	}
+	x := host.TensorFromImage(img)
+	rng := sdk.NewRNG(seed)
+	switch task {
+	case "denoise":
+	case "deblur":
+		var k [][]float64
+		switch {
+		case kernel != "":
+			if k, err = readKernel(kernel); err != nil {
+				return usagef("%s: %v", kernel, err)
+			}
+		case blur != "":
+			kind, arg, _ := strings.Cut(blur, ":")
+			std, perr := strconv.ParseFloat(arg, 64)
+			if kind != "gaussian" || perr != nil {
+				return usagef("--blur %q: want gaussian:STD", blur)
+			}
+			if k, err = gaussianKernel(std); err != nil {
+				return usagef("--blur %s: %v", blur, err)
+			}
+			if err := writeKernelText(stem+".kernel.txt", k); err != nil {
+				return err
+			}
+		default:
+			return usagef("degrade --task deblur needs --kernel FILE or --blur gaussian:STD")
+		}
+		op, err := operator.NewBlur(kernelTensor(k), x.H, x.W)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		x = op.Apply(x)
+	case "inpaint":
+		mask := image.NewGray(image.Rect(0, 0, x.W, x.H))
+		for i := range mask.Pix {
+			if box == 0 && rng.Float() < missing {
+				mask.Pix[i] = 255
+			}
+		}
+		if box > 0 {
+			y0, x0 := (x.H-box)/2, (x.W-box)/2
+			for y := max(y0, 0); y < min(y0+box, x.H); y++ {
+				for xx := max(x0, 0); xx < min(x0+box, x.W); xx++ {
+					mask.Pix[y*x.W+xx] = 255
+				}
+			}
+		}
+		n := x.H * x.W
+		for i := 0; i < n; i++ {
+			if mask.Pix[i] != 0 {
+				for c := 0; c < x.C; c++ {
+					x.Data[c*n+i] = -1 // black: the value under the mask is ignored
+				}
+			}
+		}
+		if err := writeImage(stem+".mask.png", "png", mask); err != nil {
+			return err
+		}
+	default:
+		return usagef("degrade: --task must be denoise, deblur or inpaint")
+	}
+	if noise > 0 {
+		s := noise / 127.5
+		for i := range x.Data {
+			x.Data[i] += float32(s * rng.Normal())
+		}
+	}
+	if err := writeImage(output, format, host.ImageFromTensor(x)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s", output)
+	for _, p := range keys(extra) {
+		fmt.Fprintf(stdout, " and %s", p)
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func writeKernelText(path string, k [][]float64) error {
+	var b strings.Builder
+	for _, row := range k {
+		for j, v := range row {
+			if j > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(strconv.FormatFloat(v, 'e', 9, 64))
+		}
+		b.WriteByte('\n')
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}

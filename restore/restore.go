@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/restorekit/restore/host"
+	"github.com/restorekit/restore/internal/suggest"
+	"github.com/restorekit/restore/sdk"
+	"github.com/restorekit/restore/sdk/operator"
+)
+
+const restoreUsage = `restore restores damaged photographs by diffusion-prior posterior sampling.
+
+Usage:
+  restore --task TASK [flags] INPUT -o OUTPUT
+  restore plugins list | describe NAME
+  restore degrade --task TASK [flags] INPUT -o OUTPUT
+  restore version
+
+Tasks, with an example each:
+  denoise   restore --task denoise --noise 25 noisy.png -o clean.png
+  deblur    restore --task deblur --kernel psf.png --noise 2.55 blurred.png -o sharp.png
+            restore --task deblur --blur gaussian:3 blurred.png -o sharp.png
+  inpaint   restore --task inpaint --mask holes.png damaged.png -o filled.png
+
+Flags:
+`
+
+// restoreFlags are the restore command's options.
+type restoreFlags struct {
+	task, kernel, blur, mask string
+	noise                    float64
+	steps                    int
+	solver, guidance         string
+	params                   []string
+	seed                     uint64
+	start                    float64
+	model, ortLib, pluginDir string
+	output                   string
+	threads                  int
+	force, quiet, verbose    bool
+	version                  bool
+}
+
+func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("restore", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.task, "task", "", "what to restore: denoise, deblur or inpaint")
+	fs.StringVar(&f.kernel, "kernel", "", "blur kernel (PSF) for deblur: gray PNG or whitespace-separated text matrix")
+	fs.StringVar(&f.blur, "blur", "", "blur shortcut for deblur instead of --kernel, e.g. gaussian:3")
+	fs.StringVar(&f.mask, "mask", "", "inpainting mask: gray PNG, nonzero = missing pixels to fill")
+	fs.Float64Var(&f.noise, "noise", -1, "measurement noise std in 8-bit levels, e.g. 25 (default: estimated from the image)")
+	fs.IntVar(&f.steps, "steps", host.DefaultSteps, "network evaluations to spend")
+	fs.StringVar(&f.solver, "solver", host.DefaultSolver, "solver plugin (see `restore plugins list`)")
+	fs.StringVar(&f.guidance, "guidance", host.DefaultGuidance, "guidance plugin (see `restore plugins list`)")
+	fs.StringArrayVar(&f.params, "param", nil, "plugin parameter name=value (repeatable; prefix solver. or guidance. if both take it)")
+	fs.Uint64Var(&f.seed, "seed", host.DefaultSeed, "random seed: the same seed gives the same result")
+	fs.Float64Var(&f.start, "start-sigma", 0, "noise level to start sampling from, in [-1,1] units (default: per task)")
+	fs.StringVar(&f.model, "model", "", "ONNX score model (default: the built-in model)")
+	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime shared library (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then `make ort`'s cache)")
+	fs.StringVar(&f.pluginDir, "plugin-dir", "", "third-party plugin directory (default: $RESTORE_PLUGIN_DIR or the user config dir)")
+	fs.StringVarP(&f.output, "output", "o", "", "output image (.png, .jpg)")
+	fs.IntVar(&f.threads, "threads", 0, "ONNX Runtime threads (default: all cores)")
+	fs.BoolVarP(&f.force, "force", "f", false, "overwrite OUTPUT if it exists")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log plugin and runtime details")
+	fs.BoolVar(&f.version, "version", false, "print versions and exit")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, restoreUsage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u) || errors.Is(err, host.ErrBadInput) || errors.Is(err, host.ErrPluginNotFound) ||
+		errors.Is(err, sdk.ErrParam)
+}
+
+func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var f restoreFlags
+	fs := newRestoreFlagSet(&f, stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return errHelp
+		}
+		return usageError{suggestFlag(err, fs)}
+	}
+	if f.version {
+		return runVersion(f.ortLib, stdout)
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usagef("no INPUT image given")
+	}
+	if fs.NArg() > 1 {
+		return usagef("one INPUT image at a time, got %d (%s)", fs.NArg(), strings.Join(fs.Args(), " "))
+	}
+	input := fs.Arg(0)
+	task := host.Task(f.task)
+	switch task {
+	case host.Denoise, host.Deblur, host.Inpaint:
+	case "":
+		return usagef("--task is required: denoise, deblur or inpaint")
+	default:
+		hint := ""
+		if s := suggest.Closest(f.task, []string{"denoise", "deblur", "inpaint"}); s != "" {
+			hint = fmt.Sprintf("; did you mean %q?", s)
+		}
+		return usagef("unknown task %q (tasks: denoise, deblur, inpaint)%s", f.task, hint)
+	}
+	if f.output == "" {
+		return usagef("no output file: add -o OUTPUT")
+	}
+	format, err := outputFormat(f.output)
+	if err != nil {
+		return usagef("%s: %v", f.output, err)
+	}
+	if same, _ := sameFile(input, f.output); same {
+		return usagef("%s: output would overwrite the input", f.output)
+	}
+	if _, err := os.Stat(f.output); err == nil && !f.force {
+		return usagef("%s already exists (use --force to overwrite it)", f.output)
+	}
+	if f.noise != -1 && (f.noise < 0 || f.noise > 255) {
+		return usagef("--noise %g is outside [0, 255]", f.noise)
+	}
+	if f.steps < 1 || f.steps > 10000 {
+		return usagef("--steps %d is outside [1, 10000]", f.steps)
+	}
+	params := map[string]string{}
+	for _, p := range f.params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return usagef("--param %q: want name=value", p)
+		}
+		params[k] = v
+	}
+
+	img, err := readImage(input)
+	if err != nil {
+		return usagef("%s: %v", input, err)
+	}
+	req := host.Request{Task: task, Image: img, Noise: f.noise, Solver: f.solver, Guidance: f.guidance,
+		Params: params, Steps: f.steps, Seed: f.seed, StartSigma: f.start}
+	switch task {
+	case host.Deblur:
+		switch {
+		case f.kernel != "" && f.blur != "":
+			return usagef("give --kernel or --blur, not both")
+		case f.kernel != "":
+			if req.Kernel, err = readKernel(f.kernel); err != nil {
+				return usagef("%s: %v", f.kernel, err)
+			}
+		case f.blur != "":
+			kind, arg, _ := strings.Cut(f.blur, ":")
+			std, perr := strconv.ParseFloat(arg, 64)
+			if kind != "gaussian" || perr != nil {
+				return usagef("--blur %q: want gaussian:STD, e.g. gaussian:3", f.blur)
+			}
+			if req.Kernel, err = gaussianKernel(std); err != nil {
+				return usagef("--blur %s: %v", f.blur, err)
+			}
+		default:
+			return usagef("--task deblur needs --kernel FILE or --blur gaussian:STD")
+		}
+		if _, err := operator.NewBlur(kernelTensor(req.Kernel), img.Bounds().Dy(), img.Bounds().Dx()); err != nil {
+			return usagef("%s: %v", f.kernel, err)
+		}
+	case host.Inpaint:
+		if f.mask == "" {
+			return usagef("--task inpaint needs --mask FILE")
+		}
+		m, err := readImage(f.mask)
+		if err != nil {
+			return usagef("%s: %v", f.mask, err)
+		}
+		if m.Bounds().Dx() != img.Bounds().Dx() || m.Bounds().Dy() != img.Bounds().Dy() {
+			return usagef("%s: mask is %dx%d but %s is %dx%d", f.mask, m.Bounds().Dx(), m.Bounds().Dy(),
+				input, img.Bounds().Dx(), img.Bounds().Dy())
+		}
+		req.Mask = m
+	}
+	if f.kernel != "" && task != host.Deblur || f.mask != "" && task != host.Inpaint {
+		return usagef("--kernel goes with --task deblur and --mask with --task inpaint")
+	}
+
+	h, err := openHost(f, stderr)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+
+	terminal := isTerminal(stderr)
+	if terminal && !f.quiet {
+		req.Progress = func(p host.Progress) {
+			fmt.Fprintf(stderr, "\r%s: evaluation %d/%d (σ=%.3f, %.1fs)  ", filepath.Base(input), p.Evaluation, p.Total, p.Sigma, p.Elapsed.Seconds())
+		}
+	}
+	res, err := h.Restore(ctx, req)
+	if terminal && !f.quiet {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if err != nil {
+		if errors.Is(err, host.ErrBadInput) {
+			return fmt.Errorf("%s: %w", input, err)
+		}
+		return err
+	}
+	if res.NoiseEstimated && !f.quiet {
+		fmt.Fprintf(stderr, "restore: estimated noise level %.2f (8-bit levels); pass --noise to set it\n", res.Noise)
+	}
+	if err := writeImage(f.output, format, res.Image); err != nil {
+		return fmt.Errorf("%s: %w", f.output, err)
+	}
+	if !f.quiet {
+		fmt.Fprintf(stderr, "restore: wrote %s (%s + %s, %d evaluations, %.1fs)\n", f.output, res.Solver, res.Guidance,
+			res.Evaluations, res.Elapsed.Round(100*time.Millisecond).Seconds())
+	}
+	return nil
+}
+
+func kernelTensor(k [][]float64) *sdk.Tensor {
+	t := sdk.NewTensor(1, len(k), len(k[0]))
+	for i, row := range k {
+		for j, v := range row {
+			t.Data[i*len(k[0])+j] = float32(v)
+		}
+	}
+	return t
+}
+
+func openHost(f restoreFlags, stderr io.Writer) (*host.Host, error) {
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	h, err := host.Open(host.Config{Model: f.model, ORTLib: f.ortLib, PluginDir: f.pluginDir, Threads: f.threads, Logger: logger})
+	if err != nil {
+		if errors.Is(err, host.ErrModel) && f.model != "" {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	return h, nil
+}
+
+// sameFile reports whether a and b name the same existing file.
+func sameFile(a, b string) (bool, error) {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	fb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fa, fb), nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// suggestFlag adds "did you mean --x?" to an unknown-flag error.
+func suggestFlag(err error, fs *pflag.FlagSet) error {
+	msg := err.Error()
+	const prefix = "unknown flag: --"
+	if !strings.HasPrefix(msg, prefix) {
+		return err
+	}
+	var names []string
+	fs.VisitAll(func(fl *pflag.Flag) { names = append(names, fl.Name) })
+	if s := suggest.Closest(strings.TrimPrefix(msg, prefix), names); s != "" {
+		return fmt.Errorf("%s; did you mean --%s?", msg, s)
+	}
+	return err
+}
