@@ -136,7 +136,7 @@ func TestImage(c, h, w int) *sdk.Tensor {
 	for ch := 0; ch < c; ch++ {
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
-				v := 0.6*math.Sin(float64(x)/5+float64(ch)) * math.Cos(float64(y)/7)
+				v := 0.6 * math.Sin(float64(x)/5+float64(ch)) * math.Cos(float64(y)/7)
 				t.Data[(ch*h+y)*w+x] = float32(v)
 			}
 		}
