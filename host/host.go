@@ -39,6 +39,9 @@ type Config struct {
 	// PluginDir holds third-party plugin executables; empty means
 	// $RESTORE_PLUGIN_DIR, or restore/plugins in the user's config directory.
 	PluginDir string
+	// Plugins are extra in-process plugins (an embedder's own solvers or
+	// guidance), available beside the built-ins under their Info names.
+	Plugins []sdk.Plugin
 	// Threads is the number of threads ONNX Runtime uses; 0 means every core.
 	Threads int
 	// Logger receives the host's and the plugins' log; nil discards it.
@@ -107,6 +110,11 @@ func Open(cfg Config) (*Host, error) {
 			return nil, err
 		}
 	}
+	reg, err := newRegistry(cfg.PluginDir, cfg.Plugins, logger)
+	if err != nil {
+		releaseRuntime()
+		return nil, err
+	}
 	m, err := loadModel(name, data, cfg.Threads)
 	if err != nil {
 		releaseRuntime()
@@ -114,7 +122,7 @@ func Open(cfg Config) (*Host, error) {
 	}
 	logger.Debug("host open", "onnxruntime", version, "library", lib, "model", name, "threads", cfg.Threads)
 	return &Host{cfg: cfg, logger: logger, model: m, ortVersion: version, ortLib: lib,
-		reg: newRegistry(cfg.PluginDir, logger)}, nil
+		reg: reg}, nil
 }
 
 // Close releases the model and, with the last host, ONNX Runtime.

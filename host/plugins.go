@@ -64,13 +64,25 @@ type externalEntry struct {
 	err  error
 }
 
-func newRegistry(dir string, logger *slog.Logger) *registry {
+func newRegistry(dir string, extra []sdk.Plugin, logger *slog.Logger) (*registry, error) {
 	r := &registry{dir: dir, logger: logger, builtin: map[string]sdk.Plugin{}, external: map[string]externalEntry{}}
-	for _, p := range plugins.Builtin() {
+	for _, p := range append(plugins.Builtin(), extra...) {
 		in := p.Info()
-		r.builtin[string(in.Kind)+"/"+in.Name] = p
+		if err := in.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrPlugin, err)
+		}
+		key := string(in.Kind) + "/" + in.Name
+		if _, dup := r.builtin[key]; dup {
+			return nil, fmt.Errorf("%w: two in-process %s plugins named %q", ErrPlugin, in.Kind, in.Name)
+		}
+		_, isSolver := p.(sdk.Solver)
+		_, isGuidance := p.(sdk.Guidance)
+		if in.Kind == sdk.KindSolver && !isSolver || in.Kind == sdk.KindGuidance && !isGuidance {
+			return nil, fmt.Errorf("%w: %s says it is a %s but does not implement it", ErrPlugin, in.Name, in.Kind)
+		}
+		r.builtin[key] = p
 	}
-	return r
+	return r, nil
 }
 
 // list returns every plugin: built-ins, then the plugin directory's

@@ -29,8 +29,9 @@ var runtime struct {
 
 // FindRuntime returns the ONNX Runtime library to load: explicit (a path
 // given by the caller), then $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the
-// cache folder `make ort` fills (beside the executable's directory, or the
-// user's cache directory), then the system's library paths.
+// cache folder `make ort` fills (beside the executable's directory, in the
+// working directory or one of its parents, or in the user's cache
+// directory), then the system's library paths.
 func FindRuntime(explicit string) (string, error) {
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
@@ -64,7 +65,14 @@ func runtimeCandidates() []string {
 		out = append(out, filepath.Join(dir, ortLibName), filepath.Join(dir, "..", CacheDir, ortLibName))
 	}
 	if wd, err := os.Getwd(); err == nil {
-		out = append(out, filepath.Join(wd, CacheDir, ortLibName))
+		// The working directory and its parents: `go test` runs in a package
+		// directory below the repository root.
+		for dir := wd; ; dir = filepath.Dir(dir) {
+			out = append(out, filepath.Join(dir, CacheDir, ortLibName))
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
 	}
 	if dir, err := os.UserCacheDir(); err == nil {
 		out = append(out, filepath.Join(dir, "restore", "onnxruntime-"+ORTVersion, ortLibName))

@@ -5,6 +5,7 @@
 //	restore --task deblur --kernel psf.png blurred.png -o sharp.png
 //	restore --task inpaint --mask holes.png damaged.png -o filled.png
 //	restore plugins list
+//	restore eval --cases CASES/denoise25
 package main
 
 import (
@@ -52,6 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return report(err, stderr)
 		case "degrade":
 			err = runDegrade(args[1:], stdout, stderr)
+			return report(err, stderr)
+		case "eval":
+			err = runEval(ctx, args[1:], stdout, stderr)
 			return report(err, stderr)
 		case "version":
 			err = runVersion("", stdout)

@@ -26,6 +26,7 @@ Usage:
   restore --task TASK [flags] INPUT -o OUTPUT
   restore plugins list | describe NAME
   restore degrade --task TASK [flags] INPUT -o OUTPUT
+  restore eval --cases CASES/TASK [flags]
   restore version
 
 Tasks, with an example each:
