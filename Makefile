@@ -39,11 +39,11 @@ build: $(ORT_LIB)
 demo: build
 	@mkdir -p out
 	./bin/restore --task deblur --kernel fixtures/kernels/motion15.txt --noise 2.55 --force \
-		fixtures/images/lighthouse-blurred.png -o out/demo-deblurred.png
+		fixtures/images/flower-blurred.png -o out/demo-deblurred.png
 	@echo
-	@echo "Degraded input:  fixtures/images/lighthouse-blurred.png"
+	@echo "Degraded input:  fixtures/images/flower-blurred.png"
 	@echo "Restored result: out/demo-deblurred.png"
-	@echo "Ground truth:    fixtures/images/lighthouse.png"
+	@echo "Ground truth:    fixtures/images/flower.png"
 
 ## test: the whole suite (needs nothing but Go, gcc and npm)
 test: $(ORT_LIB)
