@@ -21,6 +21,7 @@ import (
 	goruntime "runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/restorekit/restore/fixtures/models"
@@ -272,8 +273,13 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 
-	var evals int
-	var modelErr error
+	// A solver may evaluate concurrently (an out-of-process one through
+	// several broker calls); mu guards the session's counters.
+	var (
+		mu       sync.Mutex
+		evals    int
+		modelErr error
+	)
 	guided := sdk.DenoiserFunc(func(ctx context.Context, xt *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -281,30 +287,39 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 		if !xt.SameShape(y) {
 			return nil, fmt.Errorf("%w: solver passed %v for a %v image", sdk.ErrShape, xt, y)
 		}
+		mu.Lock()
+		step := evals
+		mu.Unlock()
 		x0, err := h.model.denoise(ctx, xt, sigma)
+		if err == nil && !x0.Finite() {
+			err = fmt.Errorf("%w: output has NaN or Inf at evaluation %d (σ=%g)", ErrModel, step+1, sigma)
+		}
 		if err != nil {
+			mu.Lock()
 			modelErr = err
+			mu.Unlock()
 			return nil, err
 		}
-		if !x0.Finite() {
-			modelErr = fmt.Errorf("%w: output has NaN or Inf at evaluation %d (σ=%g)", ErrModel, evals+1, sigma)
-			return nil, modelErr
-		}
-		out, err := guider.Guide(ctx, sdk.GuideStep{X0: x0, Xt: xt, Sigma: sigma, Step: evals})
+		out, err := guider.Guide(ctx, sdk.GuideStep{X0: x0, Xt: xt, Sigma: sigma, Step: step})
 		if err != nil {
 			return nil, pluginError(ctx, res.Guidance, "guide", err)
 		}
 		if !out.SameShape(y) {
 			return nil, fmt.Errorf("%w: guidance %s returned %v for a %v image", ErrPlugin, res.Guidance, out, y)
 		}
+		mu.Lock()
 		evals++
+		p := Progress{Evaluation: evals, Total: steps, Sigma: sigma, Elapsed: time.Since(start)}
 		if req.Progress != nil {
-			req.Progress(Progress{Evaluation: evals, Total: steps, Sigma: sigma, Elapsed: time.Since(start)})
+			req.Progress(p)
 		}
+		mu.Unlock()
 		return out, nil
 	})
 	out, err := solver.Sample(ctx, guided, sdk.SampleRequest{X: x, SigmaMax: sigmaStart, SigmaMin: sigmaMin,
 		Steps: steps, Seed: req.Seed, Params: sp})
+	mu.Lock()
+	defer mu.Unlock()
 	if err != nil {
 		if modelErr != nil && ctx.Err() == nil {
 			return Result{}, modelErr

@@ -1,20 +1,26 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/restorekit/restore/fixtures/models"
 	"github.com/restorekit/restore/sdk"
+	"github.com/restorekit/restore/sdk/sdktest"
 )
 
 const fixtures = "../fixtures"
@@ -326,5 +332,83 @@ func TestEstimateNoise(t *testing.T) {
 func TestDefaultModelIsEmbedded(t *testing.T) {
 	if len(models.Default()) < 1000 {
 		t.Fatal("the default model is not embedded")
+	}
+}
+
+// logBuffer collects log lines for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestPluginStderrReachesTheLog runs a third-party plugin that writes to
+// stderr and finds its line in the host's log.
+func TestPluginStderrReachesTheLog(t *testing.T) {
+	dir := t.TempDir()
+	bin := sdktest.Build(t, "../fixtures/plugins/chatty")
+	data, _ := os.ReadFile(bin)
+	os.WriteFile(filepath.Join(dir, "chatty"), data, 0o755)
+	var logs logBuffer
+	h := openHost(t, Config{PluginDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 32, 32)
+	res, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Noise: 25, Steps: 3, Solver: "chatty"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Solver != "chatty" || res.Evaluations != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "chatty: sampling 3 steps") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the plugin's stderr line is not in the host log:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestConcurrentRestores runs restorations from several goroutines on one host.
+func TestConcurrentRestores(t *testing.T) {
+	h := openHost(t, Config{})
+	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 32, 24)
+	want, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Noise: 25, Steps: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Noise: 25, Steps: 3})
+			if err != nil {
+				errs <- err
+				return
+			}
+			for j := range got.Tensor.Data {
+				if got.Tensor.Data[j] != want.Tensor.Data[j] {
+					errs <- fmt.Errorf("concurrent result differs at %d", j)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

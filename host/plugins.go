@@ -145,7 +145,8 @@ func (r *registry) list() ([]PluginInfo, []error) {
 }
 
 func (r *registry) launch(path string) (*sdk.Client, error) {
-	c, err := sdk.Launch(path, sdk.LaunchOptions{Logger: hclogFor(r.logger, filepath.Base(path))})
+	name := filepath.Base(path)
+	c, err := sdk.Launch(path, sdk.LaunchOptions{Logger: hclogFor(r.logger, name), Stderr: slogWriter{r.logger, name}})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPlugin, err)
 	}
@@ -183,13 +184,13 @@ func (r *registry) open(kind sdk.Kind, name string) (sdk.Plugin, func(), error) 
 	return nil, nil, fmt.Errorf("%w: no %s named %q (available: %s)%s", ErrPluginNotFound, kind, name, strings.Join(names, ", "), hint)
 }
 
-// hclogFor adapts the host's slog logger for go-plugin, which logs each line
-// a plugin writes to stderr through it.
+// hclogFor adapts the host's slog logger for go-plugin's own log.
 func hclogFor(l *slog.Logger, plugin string) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Name: plugin, Output: slogWriter{l, plugin}, Level: hclog.Info, DisableTime: true})
 }
 
-// slogWriter logs each line written to it; hclog writes one entry per Write.
+// slogWriter logs each line written to it (a plugin's stderr, hclog's
+// entries) at Info, naming the plugin.
 type slogWriter struct {
 	l      *slog.Logger
 	plugin string

@@ -14,6 +14,9 @@ type LaunchOptions struct {
 	// Logger receives the plugin's own log and its stderr, line by line.
 	// Nil discards them.
 	Logger hclog.Logger
+	// Stderr receives what the plugin writes to its standard error, line
+	// by line (nil discards it).
+	Stderr io.Writer
 	// Env is the plugin's environment (nil: the host's).
 	Env []string
 }
@@ -42,6 +45,7 @@ func Launch(path string, opts LaunchOptions) (*Client, error) {
 		AutoMTLS:         true,
 		GRPCDialOptions:  DialOptions(),
 		Logger:           logger,
+		SyncStderr:       opts.Stderr,
 	})
 	rpc, err := c.Client()
 	if err != nil {
