@@ -11,6 +11,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/restorekit/restore/sdk"
+	"github.com/restorekit/restore/sdk/operator"
 )
 
 // ErrModel reports a score model the host cannot use.
@@ -181,20 +182,11 @@ func padReflect(x *sdk.Tensor, h, w int) *sdk.Tensor {
 	out := sdk.NewTensor(x.C, h, w)
 	for c := 0; c < x.C; c++ {
 		for y := 0; y < h; y++ {
-			sy := mirror(y, x.H)
+			sy := operator.Reflect(y, x.H)
 			for xx := 0; xx < w; xx++ {
-				out.Data[(c*h+y)*w+xx] = x.Data[(c*x.H+sy)*x.W+mirror(xx, x.W)]
+				out.Data[(c*h+y)*w+xx] = x.Data[(c*x.H+sy)*x.W+operator.Reflect(xx, x.W)]
 			}
 		}
 	}
 	return out
-}
-
-func mirror(i, n int) int {
-	p := 2 * n
-	r := ((i % p) + p) % p
-	if r >= n {
-		r = p - 1 - r
-	}
-	return r
 }

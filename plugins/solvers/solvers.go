@@ -27,6 +27,30 @@ func sigmas(req sdk.SampleRequest, n int) ([]float64, error) {
 	return schedule.Sigmas(req.Params.String("schedule"), n, req.SigmaMax, req.SigmaMin, req.Params.Float("rho"))
 }
 
+// loop is the skeleton first-order solvers share: evaluate the denoiser at
+// each σ of the schedule, let step move x from σ_i to σ_{i+1}, and return
+// the last estimate.
+func loop(ctx context.Context, d sdk.Denoiser, req sdk.SampleRequest,
+	step func(x, d0 *sdk.Tensor, si, next float64, rng *sdk.RNG)) (*sdk.Tensor, error) {
+	s, err := sigmas(req, req.Steps)
+	if err != nil {
+		return nil, err
+	}
+	rng := sdk.NewRNG(req.Seed)
+	x := req.X.Clone()
+	for i, si := range s {
+		d0, err := denoise(ctx, d, x, si)
+		if err != nil {
+			return nil, err
+		}
+		if i == len(s)-1 {
+			return d0, nil
+		}
+		step(x, d0, si, s[i+1], rng)
+	}
+	return x, nil
+}
+
 // denoise calls d and checks what came back.
 func denoise(ctx context.Context, d sdk.Denoiser, x *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
 	if err := ctx.Err(); err != nil {
@@ -61,28 +85,13 @@ func (EulerMaruyama) Info() sdk.Info {
 
 // Sample runs the loop.
 func (EulerMaruyama) Sample(ctx context.Context, d sdk.Denoiser, req sdk.SampleRequest) (*sdk.Tensor, error) {
-	s, err := sigmas(req, req.Steps)
-	if err != nil {
-		return nil, err
-	}
-	rng := sdk.NewRNG(req.Seed)
-	x := req.X.Clone()
-	for i, si := range s {
-		d0, err := denoise(ctx, d, x, si)
-		if err != nil {
-			return nil, err
-		}
-		if i == len(s)-1 {
-			return d0, nil
-		}
-		next := s[i+1]
+	return loop(ctx, d, req, func(x, d0 *sdk.Tensor, si, next float64, rng *sdk.RNG) {
 		drift := 2 * (next - si) / si
 		noise := math.Sqrt(si*si - next*next)
 		for j := range x.Data {
 			x.Data[j] += float32(drift*float64(x.Data[j]-d0.Data[j]) + noise*rng.Normal())
 		}
-	}
-	return x, nil
+	})
 }
 
 // DDIM is the DDIM update in σ form, as DiffPIR writes it: with
@@ -106,27 +115,12 @@ func (DDIM) Info() sdk.Info {
 
 // Sample runs the loop.
 func (DDIM) Sample(ctx context.Context, d sdk.Denoiser, req sdk.SampleRequest) (*sdk.Tensor, error) {
-	s, err := sigmas(req, req.Steps)
-	if err != nil {
-		return nil, err
-	}
 	zeta := req.Params.Float("zeta")
 	a, b := math.Sqrt(1-zeta), math.Sqrt(zeta)
-	rng := sdk.NewRNG(req.Seed)
-	x := req.X.Clone()
-	for i, si := range s {
-		d0, err := denoise(ctx, d, x, si)
-		if err != nil {
-			return nil, err
-		}
-		if i == len(s)-1 {
-			return d0, nil
-		}
-		next := s[i+1]
+	return loop(ctx, d, req, func(x, d0 *sdk.Tensor, si, next float64, rng *sdk.RNG) {
 		for j := range x.Data {
 			eps := float64(x.Data[j]-d0.Data[j]) / si
 			x.Data[j] = d0.Data[j] + float32(next*(a*eps+b*rng.Normal()))
 		}
-	}
-	return x, nil
+	})
 }

@@ -98,8 +98,9 @@ func newBlur(kernel *sdk.Tensor, h, w int, circular bool) (*Blur, error) {
 	return b, nil
 }
 
-// reflect maps any integer index onto [0, n) by half-sample symmetric reflection.
-func reflect(i, n int) int {
+// Reflect maps any integer index onto [0, n) by half-sample symmetric
+// reflection ("d c b a | a b c d | d c b a"), scipy's 'reflect' mode.
+func Reflect(i, n int) int {
 	p := 2 * n
 	r := ((i % p) + p) % p
 	if r >= n {
@@ -113,9 +114,9 @@ func reflect(i, n int) int {
 func (b *Blur) extend(grid []complex128, t *sdk.Tensor, ch int, imag bool) {
 	plane := t.Data[ch*b.h*b.w : (ch+1)*b.h*b.w]
 	for gy := 0; gy < b.gh; gy++ {
-		sy := reflect(gy-b.top, b.h)
+		sy := Reflect(gy-b.top, b.h)
 		for gx := 0; gx < b.gw; gx++ {
-			v := float64(plane[sy*b.w+reflect(gx-b.left, b.w)])
+			v := float64(plane[sy*b.w+Reflect(gx-b.left, b.w)])
 			set(grid, gy*b.gw+gx, v, imag)
 		}
 	}
@@ -145,8 +146,8 @@ func smoothTaps(g, n, off, r int) []tap {
 	p := g - n // the border band, from below the image, through the wrap, to above it
 	for d := 0; d < p; d++ {
 		gi := (off + n + d) % g
-		below := reflect(n+d, n) // reflection across the far edge
-		above := reflect(d-p, n) // reflection across the near edge, reached through the wrap
+		below := Reflect(n+d, n) // reflection across the far edge
+		above := Reflect(d-p, n) // reflection across the near edge, reached through the wrap
 		t := 0.0
 		switch {
 		case d < r:
@@ -205,24 +206,34 @@ func (b *Blur) cropInto(out *sdk.Tensor, grid []complex128, c0, c1 int) {
 	}
 }
 
-// Apply returns k ∗ x with reflective (or circular) boundaries.
-func (b *Blur) Apply(x *sdk.Tensor) *sdk.Tensor {
+// filter extends each channel of x onto the grid (smoothly, or by plain
+// reflection), multiplies its spectrum by gain, and crops the result.
+func (b *Blur) filter(x *sdk.Tensor, smooth bool, gain func(i int) complex128) *sdk.Tensor {
+	extend := b.extend
+	if smooth {
+		extend = b.extendSmooth
+	}
 	out := sdk.NewTensor(x.C, x.H, x.W)
 	f := newFFT2(b.gh, b.gw)
 	grid := make([]complex128, b.gh*b.gw)
 	b.pairs(x.C, func(c0, c1 int) {
-		b.extend(grid, x, c0, false)
+		extend(grid, x, c0, false)
 		if c1 >= 0 {
-			b.extend(grid, x, c1, true)
+			extend(grid, x, c1, true)
 		}
 		f.forward(grid)
 		for i := range grid {
-			grid[i] *= b.kf[i]
+			grid[i] *= gain(i)
 		}
 		f.inverse(grid)
 		b.cropInto(out, grid, c0, c1)
 	})
 	return out
+}
+
+// Apply returns k ∗ x with reflective (or circular) boundaries.
+func (b *Blur) Apply(x *sdk.Tensor) *sdk.Tensor {
+	return b.filter(x, false, func(i int) complex128 { return b.kf[i] })
 }
 
 // Adjoint returns Aᵀ y: correlation with k, then the reflective border folded
@@ -251,9 +262,9 @@ func (b *Blur) Adjoint(y *sdk.Tensor) *sdk.Tensor {
 		acc0 := make([]float64, n)
 		acc1 := make([]float64, n)
 		for gy := 0; gy < b.gh; gy++ {
-			sy := reflect(gy-b.top, b.h)
+			sy := Reflect(gy-b.top, b.h)
 			for gx := 0; gx < b.gw; gx++ {
-				j := sy*b.w + reflect(gx-b.left, b.w)
+				j := sy*b.w + Reflect(gx-b.left, b.w)
 				v := grid[gy*b.gw+gx]
 				acc0[j] += real(v)
 				acc1[j] += imag(v)
@@ -301,20 +312,7 @@ func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 // PseudoInverse returns the regularised inverse filter conj(K)·Y/(|K|² + Epsilon):
 // a blur kernel's exact inverse does not exist where K vanishes.
 func (b *Blur) PseudoInverse(y *sdk.Tensor) (*sdk.Tensor, error) {
-	out := sdk.NewTensor(y.C, y.H, y.W)
-	f := newFFT2(b.gh, b.gw)
-	grid := make([]complex128, b.gh*b.gw)
-	b.pairs(y.C, func(c0, c1 int) {
-		b.extendSmooth(grid, y, c0, false)
-		if c1 >= 0 {
-			b.extendSmooth(grid, y, c1, true)
-		}
-		f.forward(grid)
-		for i := range grid {
-			grid[i] = cmplx.Conj(b.kf[i]) * grid[i] / complex(b.k2[i]+b.Epsilon, 0)
-		}
-		f.inverse(grid)
-		b.cropInto(out, grid, c0, c1)
-	})
-	return out, nil
+	return b.filter(y, true, func(i int) complex128 {
+		return cmplx.Conj(b.kf[i]) / complex(b.k2[i]+b.Epsilon, 0)
+	}), nil
 }

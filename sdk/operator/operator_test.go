@@ -192,8 +192,8 @@ func TestBlurMatchesDirectConvolution(t *testing.T) {
 					want := 0.0
 					for m := 0; m < ks[0]; m++ {
 						for n := 0; n < ks[1]; n++ {
-							yy := reflect(i+ks[0]/2-m, h)
-							xx := reflect(j+ks[1]/2-n, w)
+							yy := Reflect(i+ks[0]/2-m, h)
+							xx := Reflect(j+ks[1]/2-n, w)
 							want += float64(x.Data[(ch*h+yy)*w+xx]) * float64(k.Data[m*ks[1]+n]) / sum
 						}
 					}
