@@ -251,7 +251,7 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 	defer releaseGuidance()
 	solver := solverP.(sdk.Solver)
 	guidance := guidanceP.(sdk.Guidance)
-	sp, gp, err := splitParams(req.Params, solver.Info(), guidance.Info())
+	sp, gp, err := splitParams(withTaskDefaults(req.Task, req.Params, solver.Info(), guidance.Info()), solver.Info(), guidance.Info())
 	if err != nil {
 		return Result{}, err
 	}
@@ -391,6 +391,40 @@ func problemOperator(req Request, y *sdk.Tensor) (sdk.OperatorSpec, *sdk.Tensor,
 	return sdk.OperatorSpec{}, nil, fmt.Errorf("%w: unknown task %q (tasks: %s)", ErrBadInput, req.Task, strings.Join(names, ", "))
 }
 
+// taskParams are defaults tuned per task on ../shared/data/eval (CBSD68
+// cases from ../shared/bench): they apply when the chosen plugin takes the
+// parameter and the request does not set it.
+var taskParams = map[Task]map[string]string{
+	Denoise: {"zeta": "0", "lambda": "1"},
+	Deblur:  {"zeta": "0.3", "lambda": "1"},
+	Inpaint: {"zeta": "0.3", "lambda": "1"},
+}
+
+// withTaskDefaults returns params plus the task's tuned defaults for what
+// the request leaves unset.
+func withTaskDefaults(task Task, params map[string]string, solver, guidance sdk.Info) map[string]string {
+	out := map[string]string{}
+	for k, v := range params {
+		out[k] = v
+	}
+	for k, v := range taskParams[task] {
+		_, set := params[k]
+		_, setS := params["solver."+k]
+		_, setG := params["guidance."+k]
+		if set || setS || setG {
+			continue
+		}
+		for _, in := range []sdk.Info{solver, guidance} {
+			for _, p := range in.Params {
+				if p.Name == k {
+					out[string(in.Kind)+"."+k] = v
+				}
+			}
+		}
+	}
+	return out
+}
+
 // splitParams routes "name=value" pairs to the solver or the guidance.
 func splitParams(all map[string]string, solver, guidance sdk.Info) (sdk.Params, sdk.Params, error) {
 	declares := func(in sdk.Info, name string) bool {
@@ -410,9 +444,9 @@ func splitParams(all map[string]string, solver, guidance sdk.Info) (sdk.Params, 
 	for _, k := range keys {
 		v := all[k]
 		switch {
-		case strings.HasPrefix(k, "solver."):
+		case strings.HasPrefix(k, string(sdk.KindSolver)+"."):
 			sv[strings.TrimPrefix(k, "solver.")] = v
-		case strings.HasPrefix(k, "guidance."):
+		case strings.HasPrefix(k, string(sdk.KindGuidance)+"."):
 			gv[strings.TrimPrefix(k, "guidance.")] = v
 		case declares(solver, k) && declares(guidance, k):
 			return sdk.Params{}, sdk.Params{}, fmt.Errorf("%w: both %s and %s take %q; write solver.%s or guidance.%s",

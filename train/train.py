@@ -38,30 +38,37 @@ def load_photos(folder, max_side):
 
 
 class Crops:
-    """Random crops with random downscaling, flips and 90-degree rotations, in [-1, 1]."""
+    """Random crops with random downscaling, flips and 90-degree rotations, in [-1, 1].
 
-    def __init__(self, photos, patch, min_scale, gen):
-        self.photos = photos
+    The downscaled copies are made once, at load time (a pyramid of scales
+    from 1 down to min_scale), so a crop is a slice: resampling every patch
+    cost as much time as the network's training step.
+    """
+
+    def __init__(self, photos, patch, min_scale, gen, levels=6):
         self.patch = patch
-        self.min_scale = min_scale
         self.gen = gen
-        areas = np.array([p.shape[0] * p.shape[1] for p in photos], dtype=np.float64)
+        scales = [min_scale ** (i / (levels - 1)) for i in range(levels)]
+        self.images = []
+        for p in photos:
+            t = p.permute(2, 0, 1).unsqueeze(0).float()
+            for s in scales:
+                h, w = round(p.shape[0] * s), round(p.shape[1] * s)
+                if min(h, w) < patch:
+                    continue
+                im = t if s == 1 else F.interpolate(t, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
+                self.images.append(im[0].round().clamp(0, 255).to(torch.uint8))
+        # drawn in proportion to area: larger scales (more pixels) are drawn more
+        areas = np.array([im.shape[1] * im.shape[2] for im in self.images], dtype=np.float64)
         self.weights = areas / areas.sum()
 
     def one(self):
         r = self.gen
-        p = self.photos[r.choice(len(self.photos), p=self.weights)]
-        h, w = p.shape[:2]
-        # log-uniform scale in [min_scale, 1]: photos are larger and smoother than eval sets
-        s = math.exp(r.uniform(math.log(self.min_scale), 0.0))
-        side = min(int(round(self.patch / s)), h, w)
-        y0 = r.integers(0, h - side + 1)
-        x0 = r.integers(0, w - side + 1)
-        crop = p[y0:y0 + side, x0:x0 + side].permute(2, 0, 1).float().unsqueeze(0) / 127.5 - 1.0
-        if side != self.patch:
-            crop = F.interpolate(crop, size=(self.patch, self.patch), mode="bilinear",
-                                 antialias=True, align_corners=False)
-        crop = crop[0]
+        im = self.images[r.choice(len(self.images), p=self.weights)]
+        _, h, w = im.shape
+        y0 = r.integers(0, h - self.patch + 1)
+        x0 = r.integers(0, w - self.patch + 1)
+        crop = im[:, y0:y0 + self.patch, x0:x0 + self.patch]
         if r.random() < 0.5:
             crop = crop.flip(2)
         k = int(r.integers(0, 4))
@@ -70,7 +77,7 @@ class Crops:
         return crop
 
     def batch(self, n):
-        return torch.stack([self.one() for _ in range(n)]).clamp(-1, 1)
+        return torch.stack([self.one() for _ in range(n)]).float() / 127.5 - 1.0
 
 
 def sample_sigmas(n, gen, device):
@@ -117,11 +124,11 @@ def main():
     ap.add_argument("--val", default=os.path.join(here, "..", "..", "shared", "data", "eval", "CBSD68"),
                     help="clean images for a progress score (never trained on)")
     ap.add_argument("--checkpoint", default=os.path.join(here, "checkpoints", "latest.pt"))
-    ap.add_argument("--config", default="small", help="architecture: tiny, small, base")
+    ap.add_argument("--config", default="unet", help="architecture: unet (default), tiny, small, base")
     ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
     ap.add_argument("--patch", type=int, default=64)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--min-scale", type=float, default=0.25, help="smallest random downscale of a photo")
     ap.add_argument("--max-side", type=int, default=2048, help="photos are shrunk to this long side on load")
@@ -183,8 +190,10 @@ def main():
         loss.backward()
         opt.step()
         with torch.no_grad():
+            # warm-up keeps the average from dragging early random weights along
+            decay = min(args.ema, (1 + state["step"]) / (10 + state["step"]))
             for pe, pn in zip(ema.parameters(), net.parameters()):
-                pe.mul_(args.ema).add_(pn, alpha=1 - args.ema)
+                pe.mul_(decay).add_(pn, alpha=1 - decay)
         state["step"] += 1
         state["patches"] += args.batch
         run_patches += args.batch
