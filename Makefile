@@ -7,8 +7,6 @@ ORT_DIR     := .cache/onnxruntime-$(ORT_VERSION)
 ORT_LIB     := $(ORT_DIR)/libonnxruntime.so.1
 
 GO       ?= go
-PLUGINS  := $(notdir $(wildcard plugins/cmd/*))
-BINARIES := bin/restore $(addprefix bin/,$(PLUGINS))
 
 # Go tests need cgo (onnxruntime_go) and find the runtime through this variable.
 export ONNXRUNTIME_SHARED_LIBRARY_PATH := $(CURDIR)/$(ORT_LIB)

@@ -34,5 +34,5 @@ func ExampleHost_Restore() {
 		return
 	}
 	fmt.Println(res.Image.Bounds().Size(), evals, "evaluations with", res.Solver, "and", res.Guidance)
-	// Output: (48,32) 5 evaluations with ddim and diffpir
+	// Output: (48,32) 5 evaluations with ddim and none
 }

@@ -72,13 +72,32 @@ const (
 // Tasks lists the tasks.
 var Tasks = []Task{Denoise, Deblur, Inpaint}
 
-// Default plugins and settings.
+// Default solver and seed. Guidance, steps and the starting noise level
+// default per task (see Defaults).
 const (
-	DefaultSolver   = "ddim"
-	DefaultGuidance = "diffpir"
-	DefaultSteps    = 30
-	DefaultSeed     = 1
+	DefaultSolver = "ddim"
+	DefaultSeed   = 1
 )
+
+// TaskDefaults is what a task uses where a Request leaves a field unset,
+// tuned on CBSD68 cases (../shared/bench/make_cases.py) with `restore eval`.
+type TaskDefaults struct {
+	Guidance   string
+	Steps      int
+	StartSigma float64           // 0: start at the noise level itself (denoising)
+	Params     map[string]string // applied when the chosen plugin takes them
+}
+
+var taskDefaults = map[Task]TaskDefaults{
+	// The noisy photo is already a sample at σ = σ_y: deterministic DDIM
+	// from there needs no guidance.
+	Denoise: {Guidance: "none", Steps: 10, Params: map[string]string{"zeta": "0"}},
+	Deblur:  {Guidance: "diffpir", Steps: 20, StartSigma: 0.15, Params: map[string]string{"zeta": "0.6", "lambda": "0.5"}},
+	Inpaint: {Guidance: "diffpir", Steps: 20, StartSigma: 0.2, Params: map[string]string{"zeta": "1"}},
+}
+
+// Defaults returns a task's defaults.
+func Defaults(t Task) TaskDefaults { return taskDefaults[t] }
 
 // ErrBadInput reports a request that cannot be restored as given.
 var ErrBadInput = errors.New("bad input")
@@ -157,12 +176,13 @@ type Request struct {
 	// Noise is the measurement noise's standard deviation in 8-bit levels;
 	// negative means estimate it from the image (the estimate is in Result).
 	Noise float64
-	// Solver and Guidance name the plugins; empty means DefaultSolver and DefaultGuidance.
+	// Solver and Guidance name the plugins; empty means DefaultSolver and
+	// the task's default guidance.
 	Solver, Guidance string
 	// Params are plugin parameters, name → value. A name may be prefixed with
 	// "solver." or "guidance."; unprefixed, it goes to whichever plugin declares it.
 	Params map[string]string
-	// Steps is the budget of network evaluations; 0 means DefaultSteps.
+	// Steps is the budget of network evaluations; 0 means the task's default.
 	Steps int
 	// Seed makes a restoration repeatable; the same seed gives the same result.
 	Seed uint64
@@ -216,12 +236,13 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 	if observed != nil {
 		y = op.Apply(y) // values under the mask are ignored
 	}
+	def := taskDefaults[req.Task]
 	res := Result{Noise: req.Noise, Solver: req.Solver, Guidance: req.Guidance}
 	if res.Solver == "" {
 		res.Solver = DefaultSolver
 	}
 	if res.Guidance == "" {
-		res.Guidance = DefaultGuidance
+		res.Guidance = def.Guidance
 	}
 	if math.IsNaN(req.Noise) || math.IsInf(req.Noise, 0) || req.Noise > 255 {
 		return Result{}, fmt.Errorf("%w: noise level %g", ErrBadInput, req.Noise)
@@ -233,7 +254,7 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 	sigmaY := res.Noise / 127.5
 	steps := req.Steps
 	if steps == 0 {
-		steps = DefaultSteps
+		steps = def.Steps
 	}
 	if steps < 1 || steps > 10000 {
 		return Result{}, fmt.Errorf("%w: steps=%d, want 1 to 10000", ErrBadInput, steps)
@@ -262,7 +283,11 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 	}
 	defer guider.End()
 
-	init, sigmaStart := warmStart(req.Task, op, y, observed, sigmaY, req.StartSigma)
+	startSigma := req.StartSigma
+	if startSigma == 0 {
+		startSigma = def.StartSigma
+	}
+	init, sigmaStart := warmStart(req.Task, op, y, observed, sigmaY, startSigma)
 	sigmaMin := math.Max(h.model.info.SigmaMin, 0.01)
 	sigmaStart = math.Min(math.Max(sigmaStart, sigmaMin), h.model.info.SigmaMax)
 	x := init
@@ -391,15 +416,6 @@ func problemOperator(req Request, y *sdk.Tensor) (sdk.OperatorSpec, *sdk.Tensor,
 	return sdk.OperatorSpec{}, nil, fmt.Errorf("%w: unknown task %q (tasks: %s)", ErrBadInput, req.Task, strings.Join(names, ", "))
 }
 
-// taskParams are defaults tuned per task on ../shared/data/eval (CBSD68
-// cases from ../shared/bench): they apply when the chosen plugin takes the
-// parameter and the request does not set it.
-var taskParams = map[Task]map[string]string{
-	Denoise: {"zeta": "0", "lambda": "1"},
-	Deblur:  {"zeta": "0.3", "lambda": "1"},
-	Inpaint: {"zeta": "0.3", "lambda": "1"},
-}
-
 // withTaskDefaults returns params plus the task's tuned defaults for what
 // the request leaves unset.
 func withTaskDefaults(task Task, params map[string]string, solver, guidance sdk.Info) map[string]string {
@@ -407,7 +423,7 @@ func withTaskDefaults(task Task, params map[string]string, solver, guidance sdk.
 	for k, v := range params {
 		out[k] = v
 	}
-	for k, v := range taskParams[task] {
+	for k, v := range taskDefaults[task].Params {
 		_, set := params[k]
 		_, setS := params["solver."+k]
 		_, setG := params["guidance."+k]

@@ -7,34 +7,24 @@ import (
 	"github.com/restorekit/restore/sdk/operator"
 )
 
-// Default starting noise levels (model space) of the warm starts: sampling
-// starts from a noised rough estimate instead of pure noise, so a restoration
-// takes tens of evaluations (Chung et al., "Come-Closer-Diffuse-Faster", 2022).
-const (
-	startDeblur  = 0.4
-	startInpaint = 0.6
-	// deblurTikhonov is the regularisation of the deblurring warm start,
-	// relative to the data term (measured best on the fixtures: 0.04).
-	deblurTikhonov = 0.04
-)
+// deblurTikhonov is the regularisation of the deblurring warm start,
+// relative to the data term (measured best on the fixtures: 0.04).
+const deblurTikhonov = 0.04
 
 // warmStart returns the rough estimate sampling starts from and the σ to
-// start at. For denoising the noisy photo itself is a sample at σ = σ_y.
+// start at (start, or σ_y for denoising when start is 0): sampling starts
+// from a noised rough estimate instead of pure noise, so a restoration takes
+// tens of evaluations (Chung et al., "Come-Closer-Diffuse-Faster", 2022).
+// For denoising the noisy photo itself is a sample at σ = σ_y.
 func warmStart(task Task, op operator.Operator, y, observed *sdk.Tensor, sigmaY, start float64) (*sdk.Tensor, float64) {
 	switch task {
 	case Deblur:
-		if start == 0 {
-			start = startDeblur
-		}
 		// A Tikhonov deconvolution that stays close to the blurred photo where
 		// the kernel loses information: argmin ‖Ax − y‖²/(2σ_y²) + ρ/2‖x − y‖²
 		// with ρσ_y² = deblurTikhonov (σ_y floored as the blur's prox does).
 		s := math.Max(sigmaY, 1e-3)
 		return op.Prox(y, y, s, deblurTikhonov/(s*s)), start
 	case Inpaint:
-		if start == 0 {
-			start = startInpaint
-		}
 		return fillHoles(y, observed), start
 	}
 	if start == 0 {

@@ -30,6 +30,7 @@ type caseManifest struct {
 		Degraded  string  `json:"degraded"`
 		Noise     float64 `json:"noise_sigma_8bit"`
 		KernelPNG string  `json:"kernel_png"`
+		KernelSrc string  `json:"kernel_source"`
 		Mask      string  `json:"mask"`
 	} `json:"cases"`
 }
@@ -49,7 +50,7 @@ type evalReport struct {
 	Task      string    `json:"task"`
 	Solver    string    `json:"solver"`
 	Guidance  string    `json:"guidance"`
-	Steps     int       `json:"steps"`
+	Steps     int       `json:"evaluations"`
 	Params    []string  `json:"params,omitempty"`
 	Cases     int       `json:"cases"`
 	InputPSNR float64   `json:"mean_input_psnr"`
@@ -67,9 +68,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newRestoreFlagSet(&f, stderr)
 	var cases, jsonOut string
 	var limit int
+	var match string
 	fs.StringVar(&cases, "cases", "", "a task folder written by ../shared/bench/make_cases.py (holds manifest.json)")
 	fs.StringVar(&jsonOut, "json", "", "also write the per-image report as JSON to this file")
 	fs.IntVar(&limit, "limit", 0, "restore only the first N cases (0: all)")
+	fs.StringVar(&match, "match", "", "restore only cases whose name or kernel source contains this, e.g. levin_k3")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: restore eval --cases CASES/TASK [--steps N] [--solver S] [--guidance G] [--param k=v] [--json FILE]\n\nFlags:")
 		fs.PrintDefaults()
@@ -106,10 +109,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer h.Close()
-	rep := evalReport{Task: m.Task, Solver: f.solver, Guidance: f.guidance, Steps: f.steps, Params: f.params}
-	for i, c := range m.Cases {
-		if limit > 0 && i >= limit {
+	rep := evalReport{Task: m.Task, Params: f.params}
+	for _, c := range m.Cases {
+		if limit > 0 && len(rep.Rows) >= limit {
 			break
+		}
+		if match != "" && !strings.Contains(c.Name, match) && !strings.Contains(c.KernelSrc, match) {
+			continue
 		}
 		img, err := readImage(filepath.Join(root, c.Degraded))
 		if err != nil {
@@ -139,6 +145,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		row := evalRow{Name: c.Name, InputPSNR: psnr8(clean, img), PSNR: psnr8(clean, res.Image),
 			SSIM: ssim8(clean, res.Image), Seconds: time.Since(start).Seconds(), Evaluations: res.Evaluations}
 		rep.Rows = append(rep.Rows, row)
+		rep.Solver, rep.Guidance, rep.Steps = res.Solver, res.Guidance, res.Evaluations
 		fmt.Fprintf(stderr, "%s %s: %.2f → %.2f dB, SSIM %.4f, %.1fs\n", m.Task, c.Name, row.InputPSNR, row.PSNR, row.SSIM, row.Seconds)
 	}
 	for _, r := range rep.Rows {
@@ -155,7 +162,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		rep.Seconds /= n
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 1, ' ', 0)
-	fmt.Fprintln(tw, "| task\t| method\t| steps\t| cases\t| input PSNR\t| PSNR\t| SSIM\t| s/img\t|")
+	fmt.Fprintln(tw, "| task\t| method\t| evaluations\t| cases\t| input PSNR\t| PSNR\t| SSIM\t| s/img\t|")
 	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|")
 	method := rep.Solver + " + " + rep.Guidance
 	if len(rep.Params) > 0 {

@@ -62,9 +62,9 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&f.blur, "blur", "", "blur shortcut for deblur instead of --kernel, e.g. gaussian:3")
 	fs.StringVar(&f.mask, "mask", "", "inpainting mask: gray PNG, nonzero = missing pixels to fill")
 	fs.Float64Var(&f.noise, "noise", -1, "measurement noise std in 8-bit levels, e.g. 25 (default: estimated from the image)")
-	fs.IntVar(&f.steps, "steps", host.DefaultSteps, "network evaluations to spend")
+	fs.IntVar(&f.steps, "steps", 0, "network evaluations to spend (default: per task, 10 denoise, 20 deblur and inpaint)")
 	fs.StringVar(&f.solver, "solver", host.DefaultSolver, "solver plugin (see `restore plugins list`)")
-	fs.StringVar(&f.guidance, "guidance", host.DefaultGuidance, "guidance plugin (see `restore plugins list`)")
+	fs.StringVar(&f.guidance, "guidance", "", "guidance plugin (default: none for denoise, diffpir otherwise; see `restore plugins list`)")
 	fs.StringArrayVar(&f.params, "param", nil, "plugin parameter name=value (repeatable; prefix solver. or guidance. if both take it)")
 	fs.Uint64Var(&f.seed, "seed", host.DefaultSeed, "random seed: the same seed gives the same result")
 	fs.Float64Var(&f.start, "start-sigma", 0, "noise level to start sampling from, in [-1,1] units (default: per task)")
@@ -138,7 +138,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if f.noise != -1 && (f.noise < 0 || f.noise > 255) {
 		return usagef("--noise %g is outside [0, 255]", f.noise)
 	}
-	if f.steps < 1 || f.steps > 10000 {
+	if f.steps < 0 || f.steps > 10000 {
 		return usagef("--steps %d is outside [1, 10000]", f.steps)
 	}
 	params := map[string]string{}

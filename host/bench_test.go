@@ -1,0 +1,55 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/restorekit/restore/sdk"
+)
+
+// BenchmarkDenoise measures one evaluation of the default score model with
+// two ONNX Runtime threads, the figure the model card reports:
+//
+//	go test ./host -run '^$' -bench Denoise -benchtime 10x
+func BenchmarkDenoise(b *testing.B) {
+	h := openHost(b, Config{Threads: 2})
+	for _, side := range []int{256, 512} {
+		b.Run(fmt.Sprintf("%dx%d", side, side), func(b *testing.B) {
+			x := sdk.NewRNG(1).Noise(3, side, side, 0.5)
+			ctx := context.Background()
+			if _, err := h.model.denoise(ctx, x, 0.2); err != nil { // warm-up: first run plans kernels
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := h.model.denoise(ctx, x, 0.2); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRestore measures a whole 256×256 restoration per task with the
+// default plugins in process (30 evaluations).
+func BenchmarkRestore(b *testing.B) {
+	h := openHost(b, Config{Threads: 2})
+	img := readPNG(b, fixtures+"/images/flower.png")
+	mask := readPNG(b, fixtures+"/images/flower-holes.mask.png")
+	kernel := readKernelText(b, fixtures+"/kernels/motion15.txt")
+	for _, req := range []Request{
+		{Task: Denoise, Noise: 25},
+		{Task: Deblur, Noise: 2.55, Kernel: kernel},
+		{Task: Inpaint, Mask: mask},
+	} {
+		b.Run(string(req.Task), func(b *testing.B) {
+			req.Image = img
+			for i := 0; i < b.N; i++ {
+				if _, err := h.Restore(context.Background(), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
