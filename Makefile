@@ -12,7 +12,10 @@ GO       ?= go
 export ONNXRUNTIME_SHARED_LIBRARY_PATH := $(CURDIR)/$(ORT_LIB)
 export CGO_ENABLED := 1
 
-.PHONY: all build ort demo test test-short fuzz vet proto clean
+SHARED ?= ../shared
+CASES  ?= out/cases
+
+.PHONY: all build ort demo test vet proto bench clean
 
 all: build
 
@@ -47,6 +50,19 @@ demo: build
 test: $(ORT_LIB)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+
+## bench: the README's numbers: restore the CBSD68 benchmark cases of ../shared/bench
+## (needs python3-numpy python3-scipy python3-pil for make_cases.py) and score them
+bench: build
+	test -d $(CASES)/denoise25 || /usr/bin/python3 $(SHARED)/bench/make_cases.py --clean $(SHARED)/data/eval/CBSD68 --out $(CASES)
+	@mkdir -p out/bench
+	./bin/restore eval --cases $(CASES)/denoise25 --steps 1 --json out/bench/denoise25-1eval.json | tail -1 > out/bench/table.md
+	./bin/restore eval --cases $(CASES)/denoise50 --steps 1 --json out/bench/denoise50-1eval.json | tail -1 >> out/bench/table.md
+	./bin/restore eval --cases $(CASES)/denoise25 --json out/bench/denoise25.json | tail -1 >> out/bench/table.md
+	./bin/restore eval --cases $(CASES)/deblur_levin --match levin_k3 --json out/bench/deblur_levin_k3.json | tail -1 >> out/bench/table.md
+	./bin/restore eval --cases $(CASES)/deblur_levin --json out/bench/deblur_levin.json | tail -1 >> out/bench/table.md
+	./bin/restore eval --cases $(CASES)/inpaint_random70 --json out/bench/inpaint_random70.json | tail -1 >> out/bench/table.md
+	@cat out/bench/table.md
 
 ## vet: static checks
 vet:
