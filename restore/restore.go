@@ -179,7 +179,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return usagef("--task deblur needs --kernel FILE or --blur gaussian:STD")
 		}
 		if _, err := operator.NewBlur(kernelTensor(req.Kernel), img.Bounds().Dy(), img.Bounds().Dx()); err != nil {
-			return usagef("%s: %v", f.kernel, err)
+			return usagef("%s%s: %v", f.kernel, f.blur, err)
 		}
 	case host.Inpaint:
 		if f.mask == "" {
