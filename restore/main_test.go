@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,19 +63,6 @@ func decode(t *testing.T, path string) image.Image {
 	return img
 }
 
-func psnr(a, b image.Image) float64 {
-	ia, ib := host.ImageFromTensor(host.TensorFromImage(a)), host.ImageFromTensor(host.TensorFromImage(b))
-	mse, n := 0.0, 0
-	for i := range ia.Pix {
-		if i%4 != 3 {
-			d := float64(ia.Pix[i]) - float64(ib.Pix[i])
-			mse += d * d
-			n++
-		}
-	}
-	return 10 * math.Log10(255*255/(mse/float64(n)))
-}
-
 func TestTasksEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
@@ -103,7 +89,7 @@ func TestTasksEndToEnd(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			before, after := psnr(truth, decode(t, in)), psnr(truth, decode(t, out))
+			before, after := psnr8(truth, decode(t, in)), psnr8(truth, decode(t, out))
 			t.Logf("%s: %.2f → %.2f dB; %s", tc.name, before, after, strings.TrimSpace(stderr))
 			if after < before+tc.margin {
 				t.Fatalf("gained %.2f dB, want at least %.1f", after-before, tc.margin)
@@ -223,7 +209,7 @@ func TestThirdPartyPlugin(t *testing.T) {
 		t.Fatalf("stderr does not say which solver ran: %s", stderr)
 	}
 	truth, noisy := decode(t, fx+"/images/dog.png"), decode(t, fx+"/images/dog-noisy25.png")
-	if psnr(truth, decode(t, out)) <= psnr(truth, noisy) {
+	if psnr8(truth, decode(t, out)) <= psnr8(truth, noisy) {
 		t.Fatalf("the plugin's result is no better than the input")
 	}
 }
@@ -261,7 +247,7 @@ func TestDegradeThenRestore(t *testing.T) {
 		t.Fatalf("restore: exit %d: %s", code, stderr)
 	}
 	truth := decode(t, fx+"/images/dog.png")
-	if before, after := psnr(truth, decode(t, holes)), psnr(truth, decode(t, out)); after < before+5 {
+	if before, after := psnr8(truth, decode(t, holes)), psnr8(truth, decode(t, out)); after < before+5 {
 		t.Fatalf("%.2f → %.2f dB", before, after)
 	}
 }

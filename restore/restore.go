@@ -17,7 +17,6 @@ import (
 	"github.com/restorekit/restore/host"
 	"github.com/restorekit/restore/internal/suggest"
 	"github.com/restorekit/restore/sdk"
-	"github.com/restorekit/restore/sdk/operator"
 )
 
 const restoreUsage = `restore restores damaged photographs by diffusion-prior posterior sampling.
@@ -177,9 +176,6 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		default:
 			return usagef("--task deblur needs --kernel FILE or --blur gaussian:STD")
-		}
-		if _, err := operator.NewBlur(kernelTensor(req.Kernel), img.Bounds().Dy(), img.Bounds().Dx()); err != nil {
-			return usagef("%s%s: %v", f.kernel, f.blur, err)
 		}
 	case host.Inpaint:
 		if f.mask == "" {
