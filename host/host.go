@@ -17,16 +17,13 @@ import (
 	"image"
 	"io"
 	"log/slog"
-	"math"
 	goruntime "runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/restorekit/restore/fixtures/models"
 	"github.com/restorekit/restore/sdk"
-	"github.com/restorekit/restore/sdk/operator"
 )
 
 // Config configures a Host. The zero value is usable: the built-in model,
@@ -72,32 +69,8 @@ const (
 // Tasks lists the tasks.
 var Tasks = []Task{Denoise, Deblur, Inpaint}
 
-// Default solver and seed. Guidance, steps and the starting noise level
-// default per task (see Defaults).
-const (
-	DefaultSolver = "ddim"
-	DefaultSeed   = 1
-)
-
-// TaskDefaults is what a task uses where a Request leaves a field unset,
-// tuned on CBSD68 cases (../shared/bench/make_cases.py) with `restore eval`.
-type TaskDefaults struct {
-	Guidance   string
-	Steps      int
-	StartSigma float64           // 0: start at the noise level itself (denoising)
-	Params     map[string]string // applied when the chosen plugin takes them
-}
-
-var taskDefaults = map[Task]TaskDefaults{
-	// The noisy photo is already a sample at σ = σ_y: deterministic DDIM
-	// from there needs no guidance.
-	Denoise: {Guidance: "none", Steps: 10, Params: map[string]string{"zeta": "0"}},
-	Deblur:  {Guidance: "diffpir", Steps: 20, StartSigma: 0.15, Params: map[string]string{"zeta": "0.6", "lambda": "0.5"}},
-	Inpaint: {Guidance: "diffpir", Steps: 20, StartSigma: 0.2, Params: map[string]string{"zeta": "1"}},
-}
-
-// Defaults returns a task's defaults.
-func Defaults(t Task) TaskDefaults { return taskDefaults[t] }
+// DefaultSeed is the command line's default seed.
+const DefaultSeed = 1
 
 // ErrBadInput reports a request that cannot be restored as given.
 var ErrBadInput = errors.New("bad input")
@@ -176,192 +149,56 @@ type Request struct {
 	// Noise is the measurement noise's standard deviation in 8-bit levels;
 	// negative means estimate it from the image (the estimate is in Result).
 	Noise float64
-	// Solver and Guidance name the plugins; empty means DefaultSolver and
-	// the task's default guidance.
+	// Method names a preset (see Methods); empty means the task's default
+	// (DefaultMethods). The fields below override any part of it.
+	Method string
+	// Solver and Guidance name the plugins; empty means the method's.
 	Solver, Guidance string
 	// Params are plugin parameters, name → value. A name may be prefixed with
 	// "solver." or "guidance."; unprefixed, it goes to whichever plugin declares it.
 	Params map[string]string
-	// Steps is the budget of network evaluations; 0 means the task's default.
+	// Steps is the budget of network evaluations; 0 means the method's.
 	Steps int
 	// Seed makes a restoration repeatable; the same seed gives the same result.
 	Seed uint64
 	// StartSigma is the noise level sampling starts from (model space,
-	// [-1, 1]); 0 means the task's default warm start.
+	// [-1, 1]); 0 means the method's warm start.
 	StartSigma float64
+	// Samples is how many posterior samples to draw (seeds Seed, Seed+1, …);
+	// 0 or 1 draws one. With more, Result.Image is their mean and Result.Std
+	// their per-pixel spread. The samples go through the network together,
+	// in batches.
+	Samples int
+	// KeepSamples keeps every sample in Result.Samples.
+	KeepSamples bool
 	// Progress, if set, is called after every network evaluation.
 	Progress func(Progress)
 }
 
 // Progress reports one network evaluation.
 type Progress struct {
-	Evaluation int // 1-based
-	Total      int // the step budget
+	Evaluation int // 1-based, counted over all samples
+	Total      int // the evaluation budget of all samples
 	Sigma      float64
 	Elapsed    time.Duration
 }
 
 // Result is a restored image and how it was made.
 type Result struct {
-	Image          *image.NRGBA // the restoration, 8-bit
-	Tensor         *sdk.Tensor  // the restoration in model space, before quantisation
-	Noise          float64      // the noise level used, in 8-bit levels
-	NoiseEstimated bool         // Noise was estimated from the image
-	Evaluations    int          // network evaluations made
+	Image  *image.NRGBA // the restoration, 8-bit (the samples' mean when there are several)
+	Tensor *sdk.Tensor  // the restoration in model space, before quantisation
+	// Std is the samples' per-pixel standard deviation (1×H×W, root mean
+	// square over the channels, in 8-bit levels); nil for one sample.
+	Std *sdk.Tensor
+	// Samples holds every sample when Request.KeepSamples is set.
+	Samples        []*image.NRGBA
+	Noise          float64 // the noise level used, in 8-bit levels
+	NoiseEstimated bool    // Noise was estimated from the image
+	Evaluations    int     // network evaluations made
+	Method         string
 	Solver         string
 	Guidance       string
 	Elapsed        time.Duration
-}
-
-// Restore restores one image. Cancelling ctx stops it within one network
-// evaluation with an error that wraps ctx.Err().
-func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
-	start := time.Now()
-	if req.Image == nil {
-		return Result{}, fmt.Errorf("%w: no image", ErrBadInput)
-	}
-	b := req.Image.Bounds()
-	if b.Dx() < 1 || b.Dy() < 1 {
-		return Result{}, fmt.Errorf("%w: empty image", ErrBadInput)
-	}
-	y := TensorFromImage(req.Image)
-	spec, observed, err := problemOperator(req, y)
-	if err != nil {
-		return Result{}, err
-	}
-	op, err := operator.New(spec, y.C, y.H, y.W)
-	if err != nil {
-		return Result{}, fmt.Errorf("%w: %w", ErrBadInput, err)
-	}
-	if observed != nil {
-		y = op.Apply(y) // values under the mask are ignored
-	}
-	def := taskDefaults[req.Task]
-	res := Result{Noise: req.Noise, Solver: req.Solver, Guidance: req.Guidance}
-	if res.Solver == "" {
-		res.Solver = DefaultSolver
-	}
-	if res.Guidance == "" {
-		res.Guidance = def.Guidance
-	}
-	if math.IsNaN(req.Noise) || math.IsInf(req.Noise, 0) || req.Noise > 255 {
-		return Result{}, fmt.Errorf("%w: noise level %g", ErrBadInput, req.Noise)
-	}
-	if req.Noise < 0 {
-		res.Noise = EstimateNoise(y, observed) * 127.5
-		res.NoiseEstimated = true
-	}
-	sigmaY := res.Noise / 127.5
-	steps := req.Steps
-	if steps == 0 {
-		steps = def.Steps
-	}
-	if steps < 1 || steps > 10000 {
-		return Result{}, fmt.Errorf("%w: steps=%d, want 1 to 10000", ErrBadInput, steps)
-	}
-
-	solverP, releaseSolver, err := h.reg.open(sdk.KindSolver, res.Solver)
-	if err != nil {
-		return Result{}, err
-	}
-	defer releaseSolver()
-	guidanceP, releaseGuidance, err := h.reg.open(sdk.KindGuidance, res.Guidance)
-	if err != nil {
-		return Result{}, err
-	}
-	defer releaseGuidance()
-	solver := solverP.(sdk.Solver)
-	guidance := guidanceP.(sdk.Guidance)
-	sp, gp, err := splitParams(withTaskDefaults(req.Task, req.Params, solver.Info(), guidance.Info()), solver.Info(), guidance.Info())
-	if err != nil {
-		return Result{}, err
-	}
-
-	guider, err := guidance.Begin(ctx, sdk.Problem{Y: y, Operator: spec, SigmaY: sigmaY, Seed: req.Seed}, gp)
-	if err != nil {
-		return Result{}, pluginError(ctx, res.Guidance, "begin", err)
-	}
-	defer guider.End()
-
-	startSigma := req.StartSigma
-	if startSigma == 0 {
-		startSigma = def.StartSigma
-	}
-	init, sigmaStart := warmStart(req.Task, op, y, observed, sigmaY, startSigma)
-	sigmaMin := math.Max(h.model.info.SigmaMin, 0.01)
-	sigmaStart = math.Min(math.Max(sigmaStart, sigmaMin), h.model.info.SigmaMax)
-	x := init
-	if extra := sigmaStart*sigmaStart - initNoise(req.Task, sigmaY); extra > 0 {
-		noise := sdk.NewRNG(req.Seed^0x5eed5eed).Noise(y.C, y.H, y.W, math.Sqrt(extra))
-		for i := range x.Data {
-			x.Data[i] += noise.Data[i]
-		}
-	}
-
-	// A solver may evaluate concurrently (an out-of-process one through
-	// several broker calls); mu guards the session's counters.
-	var (
-		mu       sync.Mutex
-		evals    int
-		modelErr error
-	)
-	guided := sdk.DenoiserFunc(func(ctx context.Context, xt *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if !xt.SameShape(y) {
-			return nil, fmt.Errorf("%w: solver passed %v for a %v image", sdk.ErrShape, xt, y)
-		}
-		mu.Lock()
-		step := evals
-		mu.Unlock()
-		x0, err := h.model.denoise(ctx, xt, sigma)
-		if err == nil && !x0.Finite() {
-			err = fmt.Errorf("%w: output has NaN or Inf at evaluation %d (σ=%g)", ErrModel, step+1, sigma)
-		}
-		if err != nil {
-			mu.Lock()
-			modelErr = err
-			mu.Unlock()
-			return nil, err
-		}
-		out, err := guider.Guide(ctx, sdk.GuideStep{X0: x0, Xt: xt, Sigma: sigma, Step: step})
-		if err != nil {
-			return nil, pluginError(ctx, res.Guidance, "guide", err)
-		}
-		if !out.SameShape(y) {
-			return nil, fmt.Errorf("%w: guidance %s returned %v for a %v image", ErrPlugin, res.Guidance, out, y)
-		}
-		mu.Lock()
-		evals++
-		p := Progress{Evaluation: evals, Total: steps, Sigma: sigma, Elapsed: time.Since(start)}
-		if req.Progress != nil {
-			req.Progress(p)
-		}
-		mu.Unlock()
-		return out, nil
-	})
-	out, err := solver.Sample(ctx, guided, sdk.SampleRequest{X: x, SigmaMax: sigmaStart, SigmaMin: sigmaMin,
-		Steps: steps, Seed: req.Seed, Params: sp})
-	mu.Lock()
-	defer mu.Unlock()
-	if err != nil {
-		if modelErr != nil && ctx.Err() == nil {
-			return Result{}, modelErr
-		}
-		return Result{}, pluginError(ctx, res.Solver, "sample", err)
-	}
-	if !out.SameShape(y) {
-		return Result{}, fmt.Errorf("%w: solver %s returned %v for a %v image", ErrPlugin, res.Solver, out, y)
-	}
-	if !out.Finite() {
-		return Result{}, fmt.Errorf("%w: solver %s returned NaN or Inf", ErrPlugin, res.Solver)
-	}
-	res.Tensor = out
-	res.Image = ImageFromTensor(out)
-	res.Evaluations = evals
-	res.Elapsed = time.Since(start)
-	return res, nil
 }
 
 // pluginError classifies a plugin's error: cancellation and parameter errors
@@ -416,14 +253,17 @@ func problemOperator(req Request, y *sdk.Tensor) (sdk.OperatorSpec, *sdk.Tensor,
 	return sdk.OperatorSpec{}, nil, fmt.Errorf("%w: unknown task %q (tasks: %s)", ErrBadInput, req.Task, strings.Join(names, ", "))
 }
 
-// withTaskDefaults returns params plus the task's tuned defaults for what
-// the request leaves unset.
-func withTaskDefaults(task Task, params map[string]string, solver, guidance sdk.Info) map[string]string {
+// withDefaults returns params plus the method's tuned defaults for what
+// the request leaves unset, each given to the plugins that declare it.
+func withDefaults(defaults, params map[string]string, solver, guidance sdk.Info) map[string]string {
 	out := map[string]string{}
 	for k, v := range params {
 		out[k] = v
 	}
-	for k, v := range taskDefaults[task].Params {
+	for k, v := range defaults {
+		if alt, ok := exclusive[k]; ok && anySet(params, alt) {
+			continue
+		}
 		_, set := params[k]
 		_, setS := params["solver."+k]
 		_, setG := params["guidance."+k]
@@ -439,6 +279,20 @@ func withTaskDefaults(task Task, params map[string]string, solver, guidance sdk.
 		}
 	}
 	return out
+}
+
+// exclusive pairs parameters that cannot both be set: a default for one
+// gives way when the request sets the other (DDIM's ζ and η).
+var exclusive = map[string]string{"zeta": "eta", "eta": "zeta"}
+
+// anySet reports whether params sets name, with or without a prefix.
+func anySet(params map[string]string, name string) bool {
+	for _, k := range []string{name, "solver." + name, "guidance." + name} {
+		if _, ok := params[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // splitParams routes "name=value" pairs to the solver or the guidance.

@@ -67,3 +67,17 @@ func maskObserved(m image.Image) *sdk.Tensor {
 	}
 	return t
 }
+
+// StdScale is the gray level per 8-bit level of standard deviation in
+// StdImage: a spread of 32 levels or more shows white.
+const StdScale = 8
+
+// StdImage renders a 1×H×W standard-deviation map (8-bit levels, as
+// Result.Std) as a gray image, StdScale gray levels per level.
+func StdImage(std *sdk.Tensor) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, std.W, std.H))
+	for i, v := range std.Data[:std.H*std.W] {
+		img.Pix[i] = uint8(math.Min(255, math.Round(float64(v)*StdScale)))
+	}
+	return img
+}

@@ -133,21 +133,49 @@ func (m *model) close() { m.sess.Destroy() }
 // denoise evaluates D(x, σ) once, padding H and W (reflectively) to the
 // model's size multiple.
 func (m *model) denoise(ctx context.Context, x *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
+	out, err := m.denoiseBatch(ctx, []*sdk.Tensor{x}, []float64{sigma})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// denoiseBatch evaluates D(xs[i], sigmas[i]) for same-shaped inputs in one
+// network run.
+func (m *model) denoiseBatch(ctx context.Context, xs []*sdk.Tensor, sigmas []float64) ([]*sdk.Tensor, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	x := xs[0]
 	if x.C != m.info.Channels {
 		return nil, fmt.Errorf("%w: model takes %d channels, image has %d", ErrModel, m.info.Channels, x.C)
 	}
 	k := m.info.SizeMultiple
 	ph, pw := (x.H+k-1)/k*k, (x.W+k-1)/k*k
-	in := padReflect(x, ph, pw)
-	xt, err := ort.NewTensor(ort.NewShape(1, int64(x.C), int64(ph), int64(pw)), in.Data)
+	n := len(xs)
+	item := x.C * ph * pw
+	var batch []float32
+	if n == 1 {
+		batch = padReflect(x, ph, pw).Data
+	} else {
+		batch = make([]float32, n*item)
+		for i, xi := range xs {
+			if !xi.SameShape(x) {
+				return nil, fmt.Errorf("%w: batch of %v and %v", sdk.ErrShape, x, xi)
+			}
+			copy(batch[i*item:(i+1)*item], padReflect(xi, ph, pw).Data)
+		}
+	}
+	xt, err := ort.NewTensor(ort.NewShape(int64(n), int64(x.C), int64(ph), int64(pw)), batch)
 	if err != nil {
 		return nil, fmt.Errorf("input tensor: %w", err)
 	}
 	defer xt.Destroy()
-	st, err := ort.NewTensor(ort.NewShape(1), []float32{float32(sigma)})
+	sv := make([]float32, n)
+	for i, s := range sigmas {
+		sv[i] = float32(s)
+	}
+	st, err := ort.NewTensor(ort.NewShape(int64(n)), sv)
 	if err != nil {
 		return nil, fmt.Errorf("sigma tensor: %w", err)
 	}
@@ -162,16 +190,21 @@ func (m *model) denoise(ctx context.Context, x *sdk.Tensor, sigma float64) (*sdk
 		return nil, fmt.Errorf("%w: output is not a float32 tensor", ErrModel)
 	}
 	data := ot.GetData()
-	if len(data) != in.Len() {
-		return nil, fmt.Errorf("%w: output has %d values for a %v input", ErrModel, len(data), in)
+	if len(data) != n*item {
+		return nil, fmt.Errorf("%w: output has %d values for %d inputs of %dx%dx%d", ErrModel, len(data), n, x.C, ph, pw)
 	}
-	out := sdk.NewTensor(x.C, x.H, x.W)
-	for c := 0; c < x.C; c++ {
-		for y := 0; y < x.H; y++ {
-			copy(out.Data[(c*x.H+y)*x.W:(c*x.H+y+1)*x.W], data[(c*ph+y)*pw:(c*ph+y)*pw+x.W])
+	outs := make([]*sdk.Tensor, n)
+	for i := range outs {
+		out := sdk.NewTensor(x.C, x.H, x.W)
+		d := data[i*item : (i+1)*item]
+		for c := 0; c < x.C; c++ {
+			for y := 0; y < x.H; y++ {
+				copy(out.Data[(c*x.H+y)*x.W:(c*x.H+y+1)*x.W], d[(c*ph+y)*pw:(c*ph+y)*pw+x.W])
+			}
 		}
+		outs[i] = out
 	}
-	return out, nil
+	return outs, nil
 }
 
 // padReflect extends x to h×w by reflection at the bottom and right edges.

@@ -12,9 +12,17 @@ import (
 // Builtin returns the built-in plugins, solvers first.
 func Builtin() []sdk.Plugin {
 	return []sdk.Plugin{
-		solvers.EulerMaruyama{},
 		solvers.DDIM{},
+		solvers.Euler{},
+		solvers.Heun{},
+		solvers.DPMPP2M{},
+		solvers.EulerMaruyama{},
+		solvers.PC{},
+		solvers.SRA{},
 		guidance.DiffPIR{},
+		guidance.DDNM{},
+		guidance.MPGD{},
+		guidance.DAPS{},
 		guidance.None{},
 	}
 }

@@ -48,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	if len(args) > 0 {
 		switch args[0] {
+		case "methods":
+			return report(runMethods(ctx, args[1:], stdout, stderr), stderr)
 		case "plugins":
 			err = runPlugins(ctx, args[1:], stdout, stderr)
 			return report(err, stderr)

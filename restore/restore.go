@@ -23,6 +23,7 @@ const restoreUsage = `restore restores damaged photographs by diffusion-prior po
 
 Usage:
   restore --task TASK [flags] INPUT -o OUTPUT
+  restore methods
   restore plugins list | describe NAME
   restore degrade --task TASK [flags] INPUT -o OUTPUT
   restore eval --cases CASES/TASK [flags]
@@ -42,9 +43,11 @@ type restoreFlags struct {
 	task, kernel, blur, mask string
 	noise                    float64
 	steps                    int
-	solver, guidance         string
+	method, solver, guidance string
 	params                   []string
 	seed                     uint64
+	samples                  int
+	saveSamples              bool
 	start                    float64
 	model, ortLib, pluginDir string
 	output                   string
@@ -62,12 +65,15 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&f.mask, "mask", "", "inpainting mask: gray PNG, nonzero = missing pixels to fill")
 	fs.Float64Var(&f.noise, "noise", -1, "measurement noise std in 8-bit levels, e.g. 25")
 	fs.Lookup("noise").DefValue = "estimated from the image"
-	fs.IntVar(&f.steps, "steps", 0, "network evaluations to spend (default: per task, 10 denoise, 20 deblur and inpaint)")
-	fs.StringVar(&f.solver, "solver", host.DefaultSolver, "solver plugin (see: restore plugins list)")
-	fs.StringVar(&f.guidance, "guidance", "", "guidance plugin (default: none for denoise, diffpir otherwise; see: restore plugins list)")
+	fs.StringVar(&f.method, "method", "", "preset of solver, guidance and tuned settings (default: per task; see: restore methods)")
+	fs.IntVar(&f.steps, "steps", 0, "network evaluations to spend (default: the method's)")
+	fs.StringVar(&f.solver, "solver", "", "solver plugin, overriding the method's (see: restore plugins list)")
+	fs.StringVar(&f.guidance, "guidance", "", "guidance plugin, overriding the method's (see: restore plugins list)")
 	fs.StringArrayVar(&f.params, "param", nil, "plugin parameter name=value (repeatable; prefix solver. or guidance. if both take it)")
 	fs.Uint64Var(&f.seed, "seed", host.DefaultSeed, "random seed: the same seed gives the same result")
-	fs.Float64Var(&f.start, "start-sigma", 0, "noise level to start sampling from, in [-1,1] units (default: per task)")
+	fs.IntVar(&f.samples, "samples", 1, "posterior samples to draw: OUTPUT gets their mean, OUTPUT's stem + .std.png their per-pixel spread")
+	fs.BoolVar(&f.saveSamples, "save-samples", false, "with --samples, also write each sample (OUTPUT's stem + .sample1.png, …)")
+	fs.Float64Var(&f.start, "start-sigma", 0, "noise level to start sampling from, in [-1,1] units (default: the method's)")
 	fs.StringVar(&f.model, "model", "", "ONNX score model (default: the built-in model)")
 	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime shared library (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the cache that make ort fills)")
 	fs.StringVar(&f.pluginDir, "plugin-dir", "", "third-party plugin directory (default: $RESTORE_PLUGIN_DIR or the user config dir)")
@@ -132,8 +138,17 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if same, _ := sameFile(input, f.output); same {
 		return usagef("%s: output would overwrite the input", f.output)
 	}
-	if _, err := os.Stat(f.output); err == nil && !f.force {
-		return usagef("%s already exists (use --force to overwrite it)", f.output)
+	if f.samples < 1 || f.samples > host.MaxSamples {
+		return usagef("--samples %d is outside [1, %d]", f.samples, host.MaxSamples)
+	}
+	if f.saveSamples && f.samples < 2 {
+		return usagef("--save-samples needs --samples 2 or more")
+	}
+	outputs := extraOutputs(f.output, f.samples, f.saveSamples)
+	for _, o := range append([]string{f.output}, outputs...) {
+		if _, err := os.Stat(o); err == nil && !f.force {
+			return usagef("%s already exists (use --force to overwrite it)", o)
+		}
 	}
 	if f.noise != -1 && (f.noise < 0 || f.noise > 255) {
 		return usagef("--noise %g is outside [0, 255]", f.noise)
@@ -154,8 +169,9 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return usagef("%s: %v", input, err)
 	}
-	req := host.Request{Task: task, Image: img, Noise: f.noise, Solver: f.solver, Guidance: f.guidance,
-		Params: params, Steps: f.steps, Seed: f.seed, StartSigma: f.start}
+	req := host.Request{Task: task, Image: img, Noise: f.noise, Method: f.method, Solver: f.solver, Guidance: f.guidance,
+		Params: params, Steps: f.steps, Seed: f.seed, StartSigma: f.start,
+		Samples: f.samples, KeepSamples: f.saveSamples}
 	switch task {
 	case host.Deblur:
 		switch {
@@ -223,11 +239,46 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := writeImage(f.output, format, res.Image); err != nil {
 		return fmt.Errorf("%s: %w", f.output, err)
 	}
+	if res.Std != nil {
+		if err := writeImage(outputs[0], "png", host.StdImage(res.Std)); err != nil {
+			return fmt.Errorf("%s: %w", outputs[0], err)
+		}
+		for i, im := range res.Samples {
+			if err := writeImage(outputs[1+i], format, im); err != nil {
+				return fmt.Errorf("%s: %w", outputs[1+i], err)
+			}
+		}
+	}
 	if !f.quiet {
-		fmt.Fprintf(stderr, "restore: wrote %s (%s + %s, %d evaluations, %.1fs)\n", f.output, res.Solver, res.Guidance,
+		fmt.Fprintf(stderr, "restore: wrote %s (method %s: %s + %s, %d evaluations, %.1fs)\n", f.output, res.Method, res.Solver, res.Guidance,
 			res.Evaluations, res.Elapsed.Round(100*time.Millisecond).Seconds())
+		if res.Std != nil {
+			var sum float64
+			for _, v := range res.Std.Data {
+				sum += float64(v)
+			}
+			fmt.Fprintf(stderr, "restore: %s is the mean of %d samples; their spread is in %s (%d gray levels per 8-bit level; mean %.2f levels)\n",
+				f.output, f.samples, outputs[0], host.StdScale, sum/float64(len(res.Std.Data)))
+		}
 	}
 	return nil
+}
+
+// extraOutputs names the files --samples writes beside OUTPUT: the
+// standard-deviation map, then each sample when they are kept.
+func extraOutputs(output string, samples int, keep bool) []string {
+	if samples < 2 {
+		return nil
+	}
+	ext := filepath.Ext(output)
+	stem := strings.TrimSuffix(output, ext)
+	out := []string{stem + ".std.png"}
+	if keep {
+		for i := 1; i <= samples; i++ {
+			out = append(out, fmt.Sprintf("%s.sample%d%s", stem, i, ext))
+		}
+	}
+	return out
 }
 
 func kernelTensor(k [][]float64) *sdk.Tensor {

@@ -61,7 +61,21 @@ func infoFromPB(m *pb.PluginInfo) Info {
 }
 
 func operatorToPB(o OperatorSpec) *pb.OperatorSpec {
-	return &pb.OperatorSpec{Kind: o.Kind, Kernel: tensorToPB(o.Kernel), Mask: tensorToPB(o.Mask)}
+	return &pb.OperatorSpec{Kind: o.Kind, Kernel: tensorToPB(o.Kernel), Mask: tensorToPB(o.Mask),
+		Scale: saturateInt32(o.Scale)}
+}
+
+// saturateInt32 converts n for an int32 wire field, clamping out-of-range
+// values to the nearest bound so that an invalid value stays invalid instead
+// of wrapping around into a valid one.
+func saturateInt32(n int) int32 {
+	switch {
+	case n > math.MaxInt32:
+		return math.MaxInt32
+	case n < math.MinInt32:
+		return math.MinInt32
+	}
+	return int32(n)
 }
 
 func operatorFromPB(m *pb.OperatorSpec) (OperatorSpec, error) {
@@ -73,5 +87,5 @@ func operatorFromPB(m *pb.OperatorSpec) (OperatorSpec, error) {
 	if err != nil {
 		return OperatorSpec{}, fmt.Errorf("mask: %w", err)
 	}
-	return OperatorSpec{Kind: m.GetKind(), Kernel: k, Mask: mask}, nil
+	return OperatorSpec{Kind: m.GetKind(), Kernel: k, Mask: mask, Scale: int(m.GetScale())}, nil
 }

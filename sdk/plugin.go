@@ -50,9 +50,10 @@ type Solver interface {
 
 // Operator kinds carried in an OperatorSpec.
 const (
-	OpIdentity = "identity" // denoising: A = I
-	OpBlur     = "blur"     // deblurring: A = true 2-D convolution with Kernel
-	OpMask     = "mask"     // inpainting: A = diag(Mask)
+	OpIdentity   = "identity"   // denoising: A = I
+	OpBlur       = "blur"       // deblurring: A = true 2-D convolution with Kernel
+	OpMask       = "mask"       // inpainting: A = diag(Mask)
+	OpDownsample = "downsample" // super-resolution: A = bicubic antialiasing, then Scale-fold decimation
 )
 
 // OperatorSpec describes the measurement operator A in a form that travels
@@ -63,10 +64,16 @@ type OperatorSpec struct {
 	Kernel *Tensor
 	// Mask is 1×H×W for OpMask: 1 where a pixel was observed, 0 where missing.
 	Mask *Tensor
+	// Scale is the factor s ≥ 2 of OpDownsample: an H×W image (H and W
+	// multiples of s) is measured as (H/s)×(W/s), as PIL's bicubic
+	// Image.resize makes it. It is 0 for every other kind.
+	Scale int
 }
 
 // Problem is the measurement a guidance plugin must respect: y = A(x) + n,
-// n ~ N(0, SigmaY²), all in model space.
+// n ~ N(0, SigmaY²), all in model space. Y has the shape of A's range: the
+// image's for identity, mask and blur, C×(H/s)×(W/s) for downsample, whose
+// image is then C×H×W (see operator.ForProblem).
 type Problem struct {
 	Y        *Tensor
 	Operator OperatorSpec

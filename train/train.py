@@ -45,7 +45,7 @@ class Crops:
     cost as much time as the network's training step.
     """
 
-    def __init__(self, photos, patch, min_scale, gen, levels=6):
+    def __init__(self, photos, patch, min_scale, gen, levels=6, weighting="photo"):
         self.patch = patch
         self.gen = gen
         scales = [min_scale ** (i / (levels - 1)) for i in range(levels)]
@@ -58,9 +58,26 @@ class Crops:
                     continue
                 im = t if s == 1 else F.interpolate(t, size=(h, w), mode="bilinear", antialias=True, align_corners=False)
                 self.images.append(im[0].round().clamp(0, 255).to(torch.uint8))
-        # drawn in proportion to area: larger scales (more pixels) are drawn more
-        areas = np.array([im.shape[1] * im.shape[2] for im in self.images], dtype=np.float64)
-        self.weights = areas / areas.sum()
+        self.weights = self._weights(photos, scales, weighting)
+
+    def _weights(self, photos, scales, weighting):
+        """How often each (photo, scale) image is drawn.
+
+        "area": in proportion to pixels, so large photos at full size dominate;
+        their 64-pixel crops are mostly smooth sky and wall. "photo": every
+        photo equally often, every usable scale of it equally often, so crops
+        carry the detail density of photographs viewed whole (as the
+        evaluation sets are).
+        """
+        if weighting == "area":
+            areas = np.array([im.shape[1] * im.shape[2] for im in self.images], dtype=np.float64)
+            return areas / areas.sum()
+        if weighting != "photo":
+            raise SystemExit(f"train: unknown --weighting {weighting!r}")
+        per_photo = [sum(1 for s in scales if min(round(p.shape[0] * s), round(p.shape[1] * s)) >= self.patch)
+                     for p in photos]
+        w = np.concatenate([np.full(n, 1.0 / n) for n in per_photo if n])
+        return w / w.sum()
 
     def one(self):
         r = self.gen
@@ -129,8 +146,13 @@ def main():
     ap.add_argument("--patch", type=int, default=64)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--lr-final", type=float, default=None,
+                    help="anneal the learning rate to this over the last --decay-frac of the run (cosine)")
+    ap.add_argument("--decay-frac", type=float, default=0.3)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--min-scale", type=float, default=0.25, help="smallest random downscale of a photo")
+    ap.add_argument("--weighting", default="photo", choices=["photo", "area"],
+                    help="draw crops per photo and scale equally (photo) or in proportion to pixels (area)")
     ap.add_argument("--max-side", type=int, default=2048, help="photos are shrunk to this long side on load")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
@@ -162,7 +184,7 @@ def main():
     torch.manual_seed(args.seed + state["step"])
     print(f"config {args.config}: {M.param_count(net)} parameters, device {device}", flush=True)
     photos = load_photos(args.data, args.max_side)
-    crops = Crops(photos, args.patch, args.min_scale, gen)
+    crops = Crops(photos, args.patch, args.min_scale, gen, weighting=args.weighting)
     val_files = sorted(glob.glob(os.path.join(args.val, "*.png")))[:8]
     print(f"{len(photos)} photos loaded; validating on {len(val_files)} images", flush=True)
 
@@ -179,7 +201,17 @@ def main():
     last_log = start
     run_patches = 0
     losses = []
+    def lr_at(elapsed):
+        if args.lr_final is None:
+            return args.lr
+        t = (elapsed / (args.minutes * 60) - (1 - args.decay_frac)) / args.decay_frac
+        if t <= 0:
+            return args.lr
+        return args.lr_final + (args.lr - args.lr_final) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
+
     while time.time() - start < args.minutes * 60:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(time.time() - start)
         x0 = crops.batch(args.batch).to(device)
         sigma = sample_sigmas(args.batch, gen, device)
         n = torch.randn_like(x0) * sigma.reshape(-1, 1, 1, 1)
@@ -202,7 +234,7 @@ def main():
         if now - last_log > 60:
             rate = run_patches / (now - start)
             print(f"step {state['step']} patches {state['patches']} loss {np.mean(losses):.4f} "
-                  f"{rate:.1f} patches/s", flush=True)
+                  f"{rate:.1f} patches/s lr {opt.param_groups[0]['lr']:.2e}", flush=True)
             losses = []
             last_log = now
         if now - last_save > args.save_every * 60:

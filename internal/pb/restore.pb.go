@@ -310,7 +310,7 @@ type OperatorSpec struct {
 	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	Kernel        *Tensor                `protobuf:"bytes,2,opt,name=kernel,proto3" json:"kernel,omitempty"`
 	Mask          *Tensor                `protobuf:"bytes,3,opt,name=mask,proto3" json:"mask,omitempty"`
-	Scale         int32                  `protobuf:"varint,4,opt,name=scale,proto3" json:"scale,omitempty"`
+	Scale         int32                  `protobuf:"varint,4,opt,name=scale,proto3" json:"scale,omitempty"` // downsampling factor of kind "downsample", 0 otherwise
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

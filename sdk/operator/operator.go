@@ -1,11 +1,14 @@
 // Package operator holds the measurement operators of restoration problems,
-// y = A(x) + n: Identity (denoising), Blur (deblurring) and Mask (inpainting).
+// y = A(x) + n: Identity (denoising), Blur (deblurring), Mask (inpainting)
+// and Downsample (super-resolution).
 //
 // Each operator offers A, its adjoint Aᵀ, the proximal step
 //
 //	Prox(z, y, σ_y, ρ) = argmin_x ‖A x − y‖²/(2σ_y²) + (ρ/2)‖x − z‖²
 //
-// in closed form, and a pseudo-inverse where one exists. The vocabulary
+// (in closed form, except Downsample's, which uses conjugate gradients), and
+// a pseudo-inverse where one exists. Downsample's measurements are smaller
+// than its images; ForProblem derives the image shape from the measurement. The vocabulary
 // follows DeepInverse's physics operators (A, A_adjoint, prox_l2, A_dagger).
 // Operators act on every channel of a C×H×W tensor alike and are safe for
 // concurrent use.
@@ -26,7 +29,8 @@ type Operator interface {
 	Adjoint(y *sdk.Tensor) *sdk.Tensor
 	// Prox returns argmin_x ‖A x − y‖²/(2σ_y²) + (ρ/2)‖x − z‖².
 	// With sigmaY = 0 the data term becomes the constraint A x = y where the
-	// operator can enforce it exactly (Identity, Mask), and a tiny σ_y otherwise.
+	// operator can enforce it exactly (Identity, Mask, Downsample), and a tiny
+	// σ_y otherwise (Blur).
 	Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor
 	// PseudoInverse returns A⁺ y, or ErrNoPseudoInverse.
 	PseudoInverse(y *sdk.Tensor) (*sdk.Tensor, error)
@@ -38,8 +42,13 @@ var ErrNoPseudoInverse = errors.New("operator: no pseudo-inverse")
 // ErrSpec reports an operator description that cannot be built.
 var ErrSpec = errors.New("operator: bad specification")
 
-// New builds the operator that spec describes, for images of c×h×w.
+// New builds the operator that spec describes, for images of c×h×w (the
+// image's shape, which for OpDownsample is Scale times the measurement's).
+// spec.Scale must be 0 (or 1) for every kind but OpDownsample.
 func New(spec sdk.OperatorSpec, c, h, w int) (Operator, error) {
+	if spec.Kind != sdk.OpDownsample && (spec.Scale < 0 || spec.Scale > 1) {
+		return nil, fmt.Errorf("%w: scale %d given to a %q operator (only %q takes one)", ErrSpec, spec.Scale, spec.Kind, sdk.OpDownsample)
+	}
 	switch spec.Kind {
 	case sdk.OpIdentity, "":
 		return Identity{}, nil
@@ -56,8 +65,53 @@ func New(spec sdk.OperatorSpec, c, h, w int) (Operator, error) {
 			return nil, fmt.Errorf("%w: blur operator without a kernel", ErrSpec)
 		}
 		return NewBlur(spec.Kernel, h, w)
+	case sdk.OpDownsample:
+		return NewDownsample(spec.Scale, h, w)
 	}
 	return nil, fmt.Errorf("%w: unknown operator kind %q", ErrSpec, spec.Kind)
+}
+
+// Shape is the C×H×W shape of a tensor.
+type Shape struct{ C, H, W int }
+
+// Matches reports whether t is a tensor of shape s.
+func (s Shape) Matches(t *sdk.Tensor) bool {
+	return t != nil && t.C == s.C && t.H == s.H && t.W == s.W
+}
+
+// String describes the shape, for messages.
+func (s Shape) String() string { return fmt.Sprintf("%dx%dx%d", s.C, s.H, s.W) }
+
+// Domain returns the shape of the images x whose measurement A x under spec
+// has y's shape: y's own for identity, mask and blur, C×(H·s)×(W·s) for
+// downsample by s. It checks y's shape and the scale, not the rest of spec.
+func Domain(spec sdk.OperatorSpec, y *sdk.Tensor) (Shape, error) {
+	if err := y.Validate(); err != nil {
+		return Shape{}, fmt.Errorf("%w: measurement: %w", ErrSpec, err)
+	}
+	if spec.Kind != sdk.OpDownsample {
+		return Shape{y.C, y.H, y.W}, nil
+	}
+	if spec.Scale < 2 || spec.Scale > MaxScale {
+		return Shape{}, fmt.Errorf("%w: downsampling scale %d, want 2 to %d", ErrSpec, spec.Scale, MaxScale)
+	}
+	return Shape{y.C, y.H * spec.Scale, y.W * spec.Scale}, nil
+}
+
+// ForProblem builds the operator of p for the image shape that p.Y
+// implies (see Domain), and returns that shape: the shape of the estimates
+// x̂₀ a guider receives and of the images Apply takes. p.Y is then the
+// shape of Apply's results.
+func ForProblem(p sdk.Problem) (Operator, Shape, error) {
+	dom, err := Domain(p.Operator, p.Y)
+	if err != nil {
+		return nil, Shape{}, err
+	}
+	op, err := New(p.Operator, dom.C, dom.H, dom.W)
+	if err != nil {
+		return nil, Shape{}, err
+	}
+	return op, dom, nil
 }
 
 // Identity is A = I: the denoising problem.

@@ -1,0 +1,106 @@
+package host
+
+import (
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+
+	"github.com/restorekit/restore/internal/suggest"
+)
+
+// Method is a preset: a solver, a guidance and their tuned settings per
+// task. A Request names one in Request.Method; its Solver, Guidance, Params,
+// Steps and StartSigma override any part of it.
+type Method struct {
+	Name    string
+	Summary string
+	// Paper cites where the method comes from.
+	Paper string
+	// Tasks holds the settings per task, tuned with `restore eval` on the
+	// CBSD68 cases of ../shared/bench/make_cases.py.
+	Tasks map[Task]Setting
+}
+
+// Setting is what a method uses for one task.
+type Setting struct {
+	Solver, Guidance string
+	Steps            int // network evaluations
+	// StartSigma is the warm start's noise level in model units ([-1, 1]);
+	// 0 starts at the measurement noise itself (denoising from the photo).
+	StartSigma float64
+	// Params are plugin parameters, applied when the chosen plugin declares
+	// them (see Request.Params for the "solver."/"guidance." prefixes).
+	Params map[string]string
+}
+
+// The presets. Settings were tuned with `restore eval` on the CBSD68
+// cases; the README's table gives what each reaches.
+var methods = []Method{
+	{
+		Name:    "diffpir",
+		Summary: "DDIM sampling with DiffPIR's closed-form proximal data step",
+		Paper:   "Zhu et al., Denoising Diffusion Models for Plug-and-Play Image Restoration, CVPRW 2023",
+		Tasks: map[Task]Setting{
+			Denoise: {Solver: "ddim", Guidance: "none", Steps: 10, Params: map[string]string{"zeta": "0"}},
+			Deblur: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.15,
+				Params: map[string]string{"zeta": "0.6", "lambda": "0.5"}},
+			Inpaint: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.2,
+				Params: map[string]string{"zeta": "1"}},
+		},
+	},
+}
+
+// DefaultMethods names each task's default preset.
+var DefaultMethods = map[Task]string{
+	Denoise: "diffpir",
+	Deblur:  "diffpir",
+	Inpaint: "diffpir",
+}
+
+// Methods returns the presets, sorted by name.
+func Methods() []Method {
+	out := make([]Method, len(methods))
+	for i, m := range methods {
+		m.Tasks = maps.Clone(m.Tasks)
+		out[i] = m
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// LookupMethod returns the named preset.
+func LookupMethod(name string) (Method, bool) {
+	for _, m := range methods {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Method{}, false
+}
+
+// methodSetting resolves a request's preset for its task.
+func methodSetting(name string, task Task) (string, Setting, error) {
+	if name == "" {
+		name = DefaultMethods[task]
+	}
+	m, ok := LookupMethod(name)
+	if !ok {
+		names := make([]string, len(methods))
+		for i, m := range methods {
+			names[i] = m.Name
+		}
+		sort.Strings(names)
+		hint := ""
+		if s := suggest.Closest(name, names); s != "" {
+			hint = fmt.Sprintf("; did you mean %q?", s)
+		}
+		return "", Setting{}, fmt.Errorf("%w: unknown method %q (methods: %s)%s", ErrBadInput, name, strings.Join(names, ", "), hint)
+	}
+	s, ok := m.Tasks[task]
+	if !ok {
+		return "", Setting{}, fmt.Errorf("%w: method %s has no settings for task %s", ErrBadInput, name, task)
+	}
+	s.Params = maps.Clone(s.Params)
+	return name, s, nil
+}

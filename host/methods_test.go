@@ -1,0 +1,161 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestMethods restores every task with every preset that covers it: each
+// must improve the degraded image and report what it ran.
+func TestMethods(t *testing.T) {
+	h := openHost(t, Config{})
+	truth := crop(readPNG(t, fixtures+"/images/flower.png"), 64, 48)
+	kernel := readKernelText(t, fixtures+"/kernels/motion15.txt")
+	mask := crop(readPNG(t, fixtures+"/images/flower-holes.mask.png"), 64, 48)
+	inputs := map[Task]Request{
+		Denoise: {Task: Denoise, Noise: 25, Image: crop(readPNG(t, fixtures+"/images/flower-noisy25.png"), 64, 48)},
+		Deblur:  {Task: Deblur, Noise: 2.55, Kernel: kernel, Image: crop(readPNG(t, fixtures+"/images/flower-blurred.png"), 64, 48)},
+		Inpaint: {Task: Inpaint, Noise: 0, Mask: mask, Image: crop(readPNG(t, fixtures+"/images/flower-holes.png"), 64, 48)},
+	}
+	for _, m := range Methods() {
+		for _, task := range Tasks {
+			s, ok := m.Tasks[task]
+			if !ok {
+				continue
+			}
+			t.Run(m.Name+"/"+string(task), func(t *testing.T) {
+				req := inputs[task]
+				req.Method = m.Name
+				req.Steps = min(s.Steps, 8)
+				res, err := h.Restore(context.Background(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Method != m.Name || res.Solver != s.Solver || res.Guidance != s.Guidance {
+					t.Fatalf("ran %s (%s + %s), want %s (%s + %s)", res.Method, res.Solver, res.Guidance, m.Name, s.Solver, s.Guidance)
+				}
+				before, after := psnr(truth, req.Image), psnr(truth, res.Image)
+				if after <= before {
+					t.Fatalf("%.2f dB → %.2f dB: no better than the input", before, after)
+				}
+			})
+		}
+	}
+}
+
+func TestDefaultMethodsExist(t *testing.T) {
+	for _, task := range Tasks {
+		m, ok := LookupMethod(DefaultMethods[task])
+		if !ok {
+			t.Fatalf("task %s: default method %q does not exist", task, DefaultMethods[task])
+		}
+		if _, ok := m.Tasks[task]; !ok {
+			t.Fatalf("task %s: default method %s has no settings for it", task, m.Name)
+		}
+	}
+}
+
+func TestUnknownMethod(t *testing.T) {
+	h := openHost(t, Config{})
+	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 16, 16)
+	_, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Noise: 25, Method: "difpir"})
+	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), `did you mean "diffpir"`) {
+		t.Fatalf("got %v, want ErrBadInput suggesting diffpir", err)
+	}
+}
+
+// TestSamples draws several posterior samples: batched through the network,
+// the first must equal a single restoration with the same seed, the whole
+// set must repeat exactly, and the spread must be positive where the
+// measurement leaves the image uncertain.
+func TestSamples(t *testing.T) {
+	h := openHost(t, Config{})
+	img := crop(readPNG(t, fixtures+"/images/flower-holes.png"), 64, 48)
+	mask := crop(readPNG(t, fixtures+"/images/flower-holes.mask.png"), 64, 48)
+	req := Request{Task: Inpaint, Image: img, Mask: mask, Noise: 0, Steps: 6, Seed: 3}
+	single, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Samples, req.KeepSamples = 3, true
+	var calls int
+	req.Progress = func(p Progress) {
+		calls++
+		if p.Total != 18 {
+			t.Errorf("progress total %d, want 18", p.Total)
+		}
+	}
+	a, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Evaluations != 18 || calls != 18 {
+		t.Fatalf("%d evaluations, %d progress calls; want 18", a.Evaluations, calls)
+	}
+	if len(a.Samples) != 3 || a.Std == nil {
+		t.Fatalf("%d samples, std %v", len(a.Samples), a.Std)
+	}
+	if psnr(a.Samples[0], single.Image) < 99 {
+		t.Fatalf("sample 1 differs from the single restoration with the same seed (%.1f dB)", psnr(a.Samples[0], single.Image))
+	}
+	req.Progress = nil
+	b, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Tensor.Data {
+		if a.Tensor.Data[i] != b.Tensor.Data[i] {
+			t.Fatal("the same seed gave a different mean")
+		}
+	}
+	// The spread inside the holes exceeds that on observed pixels, which the
+	// guidance pins to the measurement.
+	obs := maskObserved(mask)
+	var in, out, nin, nout float64
+	for i, v := range a.Std.Data {
+		if obs.Data[i] == 1 {
+			out += float64(v)
+			nout++
+		} else {
+			in += float64(v)
+			nin++
+		}
+	}
+	if in/nin <= out/nout || in/nin == 0 {
+		t.Fatalf("mean spread %.3f in the holes, %.3f elsewhere: want more in the holes", in/nin, out/nout)
+	}
+	mean := StdImage(a.Std)
+	if mean.Bounds().Dx() != 64 || mean.Bounds().Dy() != 48 {
+		t.Fatalf("std image is %v", mean.Bounds())
+	}
+}
+
+func TestSamplesCancel(t *testing.T) {
+	h := openHost(t, Config{})
+	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 32, 32)
+	ctx, cancel := context.WithCancel(context.Background())
+	req := Request{Task: Denoise, Image: img, Noise: 25, Steps: 50, Samples: 4, StartSigma: 0.5,
+		Params: map[string]string{"zeta": "1"}}
+	req.Progress = func(p Progress) {
+		if p.Evaluation == 6 {
+			cancel()
+		}
+	}
+	_, err := h.Restore(ctx, req)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestSamplesBounds(t *testing.T) {
+	h := openHost(t, Config{})
+	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 16, 16)
+	for _, k := range []int{-1, MaxSamples + 1} {
+		_, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Noise: 25, Samples: k})
+		if !errors.Is(err, ErrBadInput) {
+			t.Fatalf("samples %d: got %v, want ErrBadInput", k, err)
+		}
+	}
+}

@@ -1,0 +1,296 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/restorekit/restore/sdk"
+	"github.com/restorekit/restore/sdk/operator"
+)
+
+// MaxSamples bounds Request.Samples.
+const MaxSamples = 64
+
+// evalFunc evaluates the network for sample i.
+type evalFunc func(ctx context.Context, i int, x *sdk.Tensor, sigma float64) (*sdk.Tensor, error)
+
+// session is one restoration's problem, resolved from a Request: what all
+// its posterior samples share.
+type session struct {
+	task         Task
+	y, observed  *sdk.Tensor
+	spec         sdk.OperatorSpec
+	op           operator.Operator
+	init         *sdk.Tensor // the warm start, before its noise
+	sigmaY       float64
+	sigmaStart   float64
+	sigmaMin     float64
+	steps        int
+	solver       sdk.Solver
+	guidance     sdk.Guidance
+	solverParams sdk.Params
+	guideParams  sdk.Params
+	res          Result // names and noise level, filled as resolved
+	release      []func()
+	start        time.Time
+	progress     func(Progress)
+	total        int // evaluations of all samples
+	mu           sync.Mutex
+	evals        int
+	modelErr     error
+	sampleSteps  []int // evaluations per sample
+}
+
+func (s *session) close() {
+	for _, f := range s.release {
+		f()
+	}
+}
+
+// Restore restores one image. Cancelling ctx stops it within one network
+// evaluation with an error that wraps ctx.Err().
+func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
+	start := time.Now()
+	if req.Samples < 0 || req.Samples > MaxSamples {
+		return Result{}, fmt.Errorf("%w: samples=%d, want 1 to %d", ErrBadInput, req.Samples, MaxSamples)
+	}
+	s, err := h.newSession(req)
+	if s != nil {
+		defer s.close()
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	k := max(req.Samples, 1)
+	s.start, s.progress, s.total = start, req.Progress, s.steps*k
+	s.sampleSteps = make([]int, k)
+
+	outs := make([]*sdk.Tensor, k)
+	errs := make([]error, k)
+	if k == 1 {
+		eval := func(ctx context.Context, _ int, x *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
+			return h.model.denoise(ctx, x, sigma)
+		}
+		outs[0], errs[0] = s.sample(ctx, 0, req.Seed, eval)
+	} else {
+		b := newBatcher(h.model, k)
+		var wg sync.WaitGroup
+		for i := range k {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer b.leave()
+				outs[i], errs[i] = s.sample(ctx, i, req.Seed+uint64(i), b.denoise)
+			}()
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return Result{}, err
+		}
+	}
+	res := s.res
+	res.Evaluations = s.evals
+	if k == 1 {
+		res.Tensor = outs[0]
+	} else {
+		res.Tensor, res.Std = meanStd(outs)
+	}
+	res.Image = ImageFromTensor(res.Tensor)
+	if req.KeepSamples {
+		for _, o := range outs {
+			res.Samples = append(res.Samples, ImageFromTensor(o))
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// newSession checks a request and resolves its method, operator, noise
+// level, plugins and warm start. The caller closes the session, also on error.
+func (h *Host) newSession(req Request) (*session, error) {
+	if req.Image == nil {
+		return nil, fmt.Errorf("%w: no image", ErrBadInput)
+	}
+	b := req.Image.Bounds()
+	if b.Dx() < 1 || b.Dy() < 1 {
+		return nil, fmt.Errorf("%w: empty image", ErrBadInput)
+	}
+	y := TensorFromImage(req.Image)
+	spec, observed, err := problemOperator(req, y)
+	if err != nil {
+		return nil, err
+	}
+	op, err := operator.New(spec, y.C, y.H, y.W)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	if observed != nil {
+		y = op.Apply(y) // values under the mask are ignored
+	}
+	method, def, err := methodSetting(req.Method, req.Task)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{task: req.Task, y: y, observed: observed, spec: spec, op: op}
+	s.res = Result{Noise: req.Noise, Method: method, Solver: req.Solver, Guidance: req.Guidance}
+	if s.res.Solver == "" {
+		s.res.Solver = def.Solver
+	}
+	if s.res.Guidance == "" {
+		s.res.Guidance = def.Guidance
+	}
+	if math.IsNaN(req.Noise) || math.IsInf(req.Noise, 0) || req.Noise > 255 {
+		return nil, fmt.Errorf("%w: noise level %g", ErrBadInput, req.Noise)
+	}
+	if req.Noise < 0 {
+		s.res.Noise = EstimateNoise(y, observed) * 127.5
+		s.res.NoiseEstimated = true
+	}
+	s.sigmaY = s.res.Noise / 127.5
+	s.steps = req.Steps
+	if s.steps == 0 {
+		s.steps = def.Steps
+	}
+	if s.steps < 1 || s.steps > 10000 {
+		return nil, fmt.Errorf("%w: steps=%d, want 1 to 10000", ErrBadInput, s.steps)
+	}
+
+	solverP, releaseSolver, err := h.reg.open(sdk.KindSolver, s.res.Solver)
+	if err != nil {
+		return nil, err
+	}
+	s.release = append(s.release, releaseSolver)
+	guidanceP, releaseGuidance, err := h.reg.open(sdk.KindGuidance, s.res.Guidance)
+	if err != nil {
+		return s, err
+	}
+	s.release = append(s.release, releaseGuidance)
+	s.solver = solverP.(sdk.Solver)
+	s.guidance = guidanceP.(sdk.Guidance)
+	s.solverParams, s.guideParams, err = splitParams(withDefaults(def.Params, req.Params, s.solver.Info(), s.guidance.Info()),
+		s.solver.Info(), s.guidance.Info())
+	if err != nil {
+		return s, err
+	}
+
+	startSigma := req.StartSigma
+	if startSigma == 0 {
+		startSigma = def.StartSigma
+	}
+	s.init, s.sigmaStart = warmStart(req.Task, op, y, observed, s.sigmaY, startSigma)
+	s.sigmaMin = math.Max(h.model.info.SigmaMin, 0.01)
+	s.sigmaStart = math.Min(math.Max(s.sigmaStart, s.sigmaMin), h.model.info.SigmaMax)
+	return s, nil
+}
+
+// sample draws one posterior sample with the given seed; i numbers the
+// sample within the session.
+func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc) (*sdk.Tensor, error) {
+	guider, err := s.guidance.Begin(ctx, sdk.Problem{Y: s.y, Operator: s.spec, SigmaY: s.sigmaY, Seed: seed}, s.guideParams)
+	if err != nil {
+		return nil, pluginError(ctx, s.res.Guidance, "begin", err)
+	}
+	defer guider.End()
+
+	x := s.init.Clone()
+	if extra := s.sigmaStart*s.sigmaStart - initNoise(s.task, s.sigmaY); extra > 0 {
+		noise := sdk.NewRNG(seed^0x5eed5eed).Noise(x.C, x.H, x.W, math.Sqrt(extra))
+		for j := range x.Data {
+			x.Data[j] += noise.Data[j]
+		}
+	}
+
+	// A solver may evaluate concurrently (an out-of-process one through
+	// several broker calls); s.mu guards the counters.
+	guided := sdk.DenoiserFunc(func(ctx context.Context, xt *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if !xt.SameShape(s.init) {
+			return nil, fmt.Errorf("%w: solver passed %v for a %v image", sdk.ErrShape, xt, s.init)
+		}
+		s.mu.Lock()
+		step := s.sampleSteps[i]
+		s.mu.Unlock()
+		x0, err := eval(ctx, i, xt, sigma)
+		if err == nil && !x0.Finite() {
+			err = fmt.Errorf("%w: output has NaN or Inf at evaluation %d (σ=%g)", ErrModel, step+1, sigma)
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.modelErr = err
+			s.mu.Unlock()
+			return nil, err
+		}
+		out, err := guider.Guide(ctx, sdk.GuideStep{X0: x0, Xt: xt, Sigma: sigma, Step: step})
+		if err != nil {
+			return nil, pluginError(ctx, s.res.Guidance, "guide", err)
+		}
+		if !out.SameShape(s.init) {
+			return nil, fmt.Errorf("%w: guidance %s returned %v for a %v image", ErrPlugin, s.res.Guidance, out, s.init)
+		}
+		s.mu.Lock()
+		s.sampleSteps[i]++
+		s.evals++
+		if s.progress != nil {
+			s.progress(Progress{Evaluation: s.evals, Total: s.total, Sigma: sigma, Elapsed: time.Since(s.start)})
+		}
+		s.mu.Unlock()
+		return out, nil
+	})
+	out, err := s.solver.Sample(ctx, guided, sdk.SampleRequest{X: x, SigmaMax: s.sigmaStart, SigmaMin: s.sigmaMin,
+		Steps: s.steps, Seed: seed, Params: s.solverParams})
+	if err != nil {
+		s.mu.Lock()
+		modelErr := s.modelErr
+		s.mu.Unlock()
+		if modelErr != nil && ctx.Err() == nil {
+			return nil, modelErr
+		}
+		return nil, pluginError(ctx, s.res.Solver, "sample", err)
+	}
+	if !out.SameShape(s.init) {
+		return nil, fmt.Errorf("%w: solver %s returned %v for a %v image", ErrPlugin, s.res.Solver, out, s.init)
+	}
+	if !out.Finite() {
+		return nil, fmt.Errorf("%w: solver %s returned NaN or Inf", ErrPlugin, s.res.Solver)
+	}
+	return out, nil
+}
+
+// meanStd returns the per-value mean of same-shaped samples and their
+// per-pixel standard deviation (root mean square over channels) in 8-bit
+// levels.
+func meanStd(xs []*sdk.Tensor) (*sdk.Tensor, *sdk.Tensor) {
+	first := xs[0]
+	mean := sdk.NewTensor(first.C, first.H, first.W)
+	n := float64(len(xs))
+	for j := range mean.Data {
+		var sum float64
+		for _, x := range xs {
+			sum += float64(x.Data[j])
+		}
+		mean.Data[j] = float32(sum / n)
+	}
+	std := sdk.NewTensor(1, first.H, first.W)
+	plane := first.H * first.W
+	for p := range plane {
+		var v float64
+		for c := range first.C {
+			m := float64(mean.Data[c*plane+p])
+			for _, x := range xs {
+				d := float64(x.Data[c*plane+p]) - m
+				v += d * d
+			}
+		}
+		// sample variance (n−1), averaged over channels; model units → 8-bit levels
+		v /= (n - 1) * float64(first.C)
+		std.Data[p] = float32(math.Sqrt(v) * 127.5)
+	}
+	return mean, std
+}

@@ -1,0 +1,9 @@
+// Command restore-ddnm serves the built-in ddnm plugin out of process.
+package main
+
+import (
+	"github.com/restorekit/restore/plugins/guidance"
+	"github.com/restorekit/restore/sdk"
+)
+
+func main() { sdk.Serve(guidance.DDNM{}) }

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+
+	"github.com/restorekit/restore/host"
+)
+
+// runMethods lists the presets and what each uses per task.
+func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := pflag.NewFlagSet("methods", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage:\n  restore methods        presets (--method) and their settings per task")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == pflag.ErrHelp {
+			return errHelp
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("methods: unexpected argument %q", fs.Arg(0))
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "METHOD\tTASK\tSOLVER\tGUIDANCE\tEVALS\tSTART σ\tPARAMS")
+	for _, m := range host.Methods() {
+		for _, t := range host.Tasks {
+			s, ok := m.Tasks[t]
+			if !ok {
+				continue
+			}
+			task := string(t)
+			if host.DefaultMethods[t] == m.Name {
+				task += " (default)"
+			}
+			start := "σ_y"
+			if s.StartSigma > 0 {
+				start = fmt.Sprintf("%g", s.StartSigma)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.Name, task, s.Solver, s.Guidance, s.Steps, start, formatParams(s.Params))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	for _, m := range host.Methods() {
+		fmt.Fprintf(stdout, "%s: %s.\n  %s\n", m.Name, m.Summary, m.Paper)
+	}
+	return nil
+}
+
+func formatParams(p map[string]string) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + p[k]
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}
