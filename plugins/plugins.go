@@ -19,6 +19,7 @@ func Builtin() []sdk.Plugin {
 		solvers.EulerMaruyama{},
 		solvers.PC{},
 		solvers.SRA{},
+		solvers.PnP{},
 		guidance.DiffPIR{},
 		guidance.DDNM{},
 		guidance.MPGD{},

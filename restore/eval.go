@@ -48,6 +48,7 @@ type evalRow struct {
 // evalReport is what `restore eval` writes as JSON.
 type evalReport struct {
 	Task      string    `json:"task"`
+	Method    string    `json:"method"`
 	Solver    string    `json:"solver"`
 	Guidance  string    `json:"guidance"`
 	Steps     int       `json:"evaluations"`
@@ -125,7 +126,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.Clean, err)
 		}
-		req := host.Request{Task: host.Task(m.Params.Kind), Image: img, Noise: c.Noise, Solver: f.solver,
+		req := host.Request{Task: host.Task(m.Params.Kind), Image: img, Noise: c.Noise, Method: f.method, Solver: f.solver,
 			Guidance: f.guidance, Params: params, Steps: f.steps, Seed: f.seed, StartSigma: f.start}
 		if c.KernelPNG != "" {
 			if req.Kernel, err = readKernel(filepath.Join(root, c.KernelPNG)); err != nil {
@@ -145,7 +146,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		row := evalRow{Name: c.Name, InputPSNR: psnr8(clean, img), PSNR: psnr8(clean, res.Image),
 			SSIM: ssim8(clean, res.Image), Seconds: time.Since(start).Seconds(), Evaluations: res.Evaluations}
 		rep.Rows = append(rep.Rows, row)
-		rep.Solver, rep.Guidance, rep.Steps = res.Solver, res.Guidance, res.Evaluations
+		rep.Method, rep.Solver, rep.Guidance, rep.Steps = res.Method, res.Solver, res.Guidance, res.Evaluations
 		fmt.Fprintf(stderr, "%s %s: %.2f → %.2f dB, SSIM %.4f, %.1fs\n", m.Task, c.Name, row.InputPSNR, row.PSNR, row.SSIM, row.Seconds)
 	}
 	for _, r := range rep.Rows {
@@ -164,7 +165,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tw := tabwriter.NewWriter(stdout, 0, 4, 1, ' ', 0)
 	fmt.Fprintln(tw, "| task\t| method\t| evaluations\t| cases\t| input PSNR\t| PSNR\t| SSIM\t| s/img\t|")
 	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|")
-	method := rep.Solver + " + " + rep.Guidance
+	method := rep.Method + ": " + rep.Solver + " + " + rep.Guidance
 	if len(rep.Params) > 0 {
 		method += " (" + strings.Join(rep.Params, ", ") + ")"
 	}

@@ -36,6 +36,16 @@ const minSigmaY = 1e-3
 //
 // The chain costs K applications of A and Aᵀ per estimate and no network
 // evaluation: little for masks, four FFT filters per Langevin step for a blur.
+//
+// Because the measurement is linear and Gaussian, that posterior is itself
+// Gaussian, and the default sampler ("exact") draws from it directly by
+// perturb-and-MAP (Papandreou & Yuille 2010): perturb both the estimate and
+// the measurement by their own noise and take the proximal step,
+//
+//	x̃₀ = argmin_x ‖A x − (y + σ_y ξ₂)‖²/(2σ_y²) + ‖x − (x̂₀ + r_t ξ₁)‖²/(2r_t²),
+//
+// one closed-form Prox, so an exact sample costs what DiffPIR's step does.
+// "langevin" runs the chain above instead, as the DAPS paper does.
 type DAPS struct{}
 
 // Info describes the guidance.
@@ -44,6 +54,7 @@ func (DAPS) Info() sdk.Info {
 		Name: "daps", Version: "1.0.0", Kind: sdk.KindGuidance,
 		Summary: "DAPS: Langevin sampling of x₀ given the estimate and the measurement",
 		Params: []sdk.Param{
+			sdk.ChoiceParam("sampler", "exact", []string{"exact", "langevin"}, "exact: perturb-and-MAP draw from the Gaussian posterior; langevin: the paper's chain"),
 			sdk.IntParam("langevin_steps", 20, 1, 1000, "Langevin steps per estimate"),
 			sdk.FloatParam("r_scale", 1, 0.01, 100, "spread of x₀ around the estimate, r_t = r_scale·σ_t"),
 			sdk.FloatParam("lr", 0.5, 1e-4, 1, "Langevin step as a fraction of the stable bound: h_t = lr/(1/r_t² + ‖A‖²/σ_y²)"),
@@ -57,9 +68,13 @@ func (DAPS) Begin(_ context.Context, p sdk.Problem, params sdk.Params) (sdk.Guid
 	if err != nil {
 		return nil, fmt.Errorf("daps: %w", err)
 	}
-	return &daps{op: op, d: d, y: p.Y, sigmaY: math.Max(p.SigmaY, minSigmaY), seed: p.Seed,
-		lip: lipschitz(op, d), steps: params.Int("langevin_steps"),
-		rScale: params.Float("r_scale"), lr: params.Float("lr")}, nil
+	g := &daps{op: op, d: d, y: p.Y, sigmaY: math.Max(p.SigmaY, minSigmaY), rawSigmaY: p.SigmaY, seed: p.Seed,
+		exact: params.String("sampler") == "exact", steps: params.Int("langevin_steps"),
+		rScale: params.Float("r_scale"), lr: params.Float("lr")}
+	if !g.exact {
+		g.lip = lipschitz(op, d)
+	}
+	return g, nil
 }
 
 type daps struct {
@@ -67,11 +82,15 @@ type daps struct {
 	d      domain
 	y      *sdk.Tensor
 	sigmaY float64 // at least minSigmaY
-	seed   uint64
-	lip    float64 // L ≥ ‖A‖²
-	steps  int
-	rScale float64
-	lr     float64
+	// rawSigmaY is the problem's σ_y: the exact sampler needs no floor (the
+	// operator's Prox enforces A x = y where σ_y = 0).
+	rawSigmaY float64
+	seed      uint64
+	exact     bool
+	lip       float64 // L ≥ ‖A‖² (langevin)
+	steps     int
+	rScale    float64
+	lr        float64
 }
 
 func (g *daps) Guide(ctx context.Context, s sdk.GuideStep) (*sdk.Tensor, error) {
@@ -82,10 +101,24 @@ func (g *daps) Guide(ctx context.Context, s sdk.GuideStep) (*sdk.Tensor, error) 
 	if !(r > 0) {
 		return s.X0, nil // a clean sample: the posterior is the estimate itself
 	}
+	rng := sdk.NewRNG(stepSeed(g.seed, s.Step))
+	if g.exact {
+		z := s.X0.Clone()
+		for i := range z.Data {
+			z.Data[i] += float32(r * rng.Normal())
+		}
+		y := g.y
+		if g.rawSigmaY > 0 {
+			y = g.y.Clone()
+			for i := range y.Data {
+				y.Data[i] += float32(g.rawSigmaY * rng.Normal())
+			}
+		}
+		return g.op.Prox(z, y, g.rawSigmaY, 1/(r*r)), nil
+	}
 	prior, data := 1/(r*r), 1/(g.sigmaY*g.sigmaY)
 	h := g.lr / (prior + g.lip*data)
 	noise := math.Sqrt(2 * h)
-	rng := sdk.NewRNG(stepSeed(g.seed, s.Step))
 	x0, x := s.X0, s.X0.Clone()
 	for range g.steps {
 		if err := ctx.Err(); err != nil {

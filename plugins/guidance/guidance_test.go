@@ -401,14 +401,16 @@ func mean(a, b *sdk.Tensor) float64 {
 	return s / float64(len(a.Data))
 }
 
-func TestDAPS(t *testing.T) {
+// TestDAPSLangevin checks the paper's Langevin chain (sampler=langevin).
+func TestDAPSLangevin(t *testing.T) {
+	langevin := map[string]string{"sampler": "langevin"}
 	truth := sdktest.TestImage(testC, testH, testW)
 	x0 := estimate(truth, 5)
 	y := estimate(truth, 6) // about 0.28 from x0, element by element
 	id := sdk.OperatorSpec{Kind: sdk.OpIdentity}
 	t.Run("tiny-σy-finds-y", func(t *testing.T) {
 		for _, sy := range []float64{0, 1e-6} {
-			gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: id, SigmaY: sy, Seed: 3}, nil)
+			gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: id, SigmaY: sy, Seed: 3}, langevin)
 			for step, sigma := range []float64{2, 0.1} {
 				if d := rms(guide(t, gd, x0, sigma, step), y); d > 3e-3 {
 					t.Errorf("σ_y=%g, σ=%g: %g from y", sy, sigma, d)
@@ -417,7 +419,7 @@ func TestDAPS(t *testing.T) {
 		}
 	})
 	t.Run("huge-σy-stays-at-estimate", func(t *testing.T) {
-		gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: id, SigmaY: 1e3, Seed: 3}, nil)
+		gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: id, SigmaY: 1e3, Seed: 3}, langevin)
 		const sigma = 0.1
 		out := guide(t, gd, x0, sigma, 0)
 		// The chain samples N(x̂₀, r_t²) (r_t = σ_t): centred on x̂₀, spread r_t
@@ -431,14 +433,14 @@ func TestDAPS(t *testing.T) {
 		}
 	})
 	t.Run("r_scale", func(t *testing.T) {
-		gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: id, SigmaY: 1e3, Seed: 3}, map[string]string{"r_scale": "0.1"})
+		gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: id, SigmaY: 1e3, Seed: 3}, map[string]string{"r_scale": "0.1", "sampler": "langevin"})
 		if spread := rms(guide(t, gd, x0, 0.1, 0), x0); spread < 0.009 || spread > 0.013 {
 			t.Errorf("spread %g with r_t = 0.1·σ_t = 0.01", spread)
 		}
 	})
 	t.Run("mask", func(t *testing.T) {
 		mask := testMask()
-		gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: sdk.OperatorSpec{Kind: sdk.OpMask, Mask: mask}, SigmaY: 0, Seed: 3}, nil)
+		gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: sdk.OperatorSpec{Kind: sdk.OpMask, Mask: mask}, SigmaY: 0, Seed: 3}, langevin)
 		out := guide(t, gd, x0, 0.5, 0)
 		n := testH * testW
 		for i, v := range out.Data {
@@ -453,7 +455,7 @@ func TestDAPS(t *testing.T) {
 	})
 	t.Run("seeded", func(t *testing.T) {
 		run := func(seed uint64, step int) *sdk.Tensor {
-			gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: id, SigmaY: 0.05, Seed: seed}, nil)
+			gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: id, SigmaY: 0.05, Seed: seed}, langevin)
 			return guide(t, gd, x0, 0.3, step)
 		}
 		a, b := run(7, 4), run(7, 4)
@@ -470,6 +472,56 @@ func TestDAPS(t *testing.T) {
 			if d := rms(a, other.x); d < 0.02 {
 				t.Errorf("%s is only %g from seed 7, step 4", other.name, d)
 			}
+		}
+	})
+}
+
+// TestDAPSExact checks the default perturb-and-MAP sampler against the
+// Gaussian posterior it must draw from.
+func TestDAPSExact(t *testing.T) {
+	truth := sdktest.TestImage(testC, testH, testW)
+	x0 := estimate(truth, 5)
+	y := estimate(truth, 6)
+	id := sdk.OperatorSpec{Kind: sdk.OpIdentity}
+	n := float64(len(x0.Data))
+	t.Run("posterior-mean-and-spread", func(t *testing.T) {
+		// σ_y = r_t: the posterior of each value is N((x̂₀ + y)/2, r_t²/2).
+		const sigma = 0.1
+		gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: id, SigmaY: sigma, Seed: 3}, nil)
+		out := guide(t, gd, x0, sigma, 0)
+		mid := x0.Clone()
+		for i := range mid.Data {
+			mid.Data[i] = (x0.Data[i] + y.Data[i]) / 2
+		}
+		if m := mean(out, mid); math.Abs(m) > 4*sigma/math.Sqrt(2*n) {
+			t.Errorf("mean offset %g from (x̂₀ + y)/2", m)
+		}
+		want := sigma / math.Sqrt2
+		if spread := rms(out, mid); math.Abs(spread-want) > 0.05*want {
+			t.Errorf("spread %g, want %g", spread, want)
+		}
+	})
+	t.Run("mask", func(t *testing.T) {
+		mask := testMask()
+		const sigma = 0.5
+		gd := begin(t, guidance.DAPS{}, sdk.Problem{Y: y, Operator: sdk.OperatorSpec{Kind: sdk.OpMask, Mask: mask}, SigmaY: 0, Seed: 3}, nil)
+		out := guide(t, gd, x0, sigma, 0)
+		plane := testH * testW
+		var sum2, cnt float64
+		for i, v := range out.Data {
+			if mask.Data[i%plane] == 1 {
+				if math.Abs(float64(v-y.Data[i])) > 2e-3 {
+					t.Fatalf("observed element %d = %v, want y = %v", i, v, y.Data[i])
+				}
+				continue
+			}
+			d := float64(v - x0.Data[i])
+			sum2 += d * d
+			cnt++
+		}
+		// missing pixels: the prior's draw N(x̂₀, r_t²)
+		if spread := math.Sqrt(sum2 / cnt); math.Abs(spread-sigma) > 0.1*sigma {
+			t.Errorf("missing pixels spread %g around x̂₀, want %g", spread, sigma)
 		}
 	})
 }

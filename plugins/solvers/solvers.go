@@ -168,3 +168,31 @@ func (DDIM) Sample(ctx context.Context, d sdk.Denoiser, req sdk.SampleRequest) (
 		}
 	})
 }
+
+// PnP is plug-and-play half-quadratic splitting as DPIR runs it (Zhang et
+// al., "Plug-and-Play Image Restoration with Deep Denoiser Prior", TPAMI
+// 2021): the next iterate is the (guided) estimate itself, not re-noised,
+//
+//	x ← D̃(x, σ_i),
+//
+// so with DiffPIR's proximal guidance each step is z = prox(D(x, σ_i)) and
+// the denoiser is asked to remove σ_{i+1} from it. It is an optimiser, not a
+// sampler: on Gaussian data it converges to the mean, not to samples. One
+// evaluation per step.
+type PnP struct{}
+
+// Info describes the solver.
+func (PnP) Info() sdk.Info {
+	return sdk.Info{
+		Name: "pnp", Version: "1.0.0", Kind: sdk.KindSolver,
+		Summary: "plug-and-play HQS (DPIR): each estimate is the next iterate, no re-noising",
+		Params:  scheduleParams(),
+	}
+}
+
+// Sample runs the loop.
+func (PnP) Sample(ctx context.Context, d sdk.Denoiser, req sdk.SampleRequest) (*sdk.Tensor, error) {
+	return loop(ctx, d, req, func(x, d0 *sdk.Tensor, _, _ float64, _ *sdk.RNG) {
+		copy(x.Data, d0.Data)
+	})
+}

@@ -26,6 +26,7 @@ func TestConformance(t *testing.T) {
 		{solvers.DPMPP2M{}, "../cmd/restore-dpmpp-2m"},
 		{solvers.PC{}, "../cmd/restore-pc"},
 		{solvers.SRA{}, "../cmd/restore-sra"},
+		{solvers.PnP{}, "../cmd/restore-pnp"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.impl.Info().Name, func(t *testing.T) { sdktest.Check(t, tc.impl, tc.main) })
@@ -87,6 +88,7 @@ var configs = []config{
 	with(solvers.PC{}, "corrector_steps", "0").seeded(),
 	with(solvers.PC{}, "corrector_steps", "3").seeded(),
 	with(solvers.SRA{}).seeded(),
+	with(solvers.PnP{}),
 }
 
 // Gaussian data: every pixel ~ N(gaussMean, gaussStd²), whose exact denoiser
@@ -303,4 +305,33 @@ func TestParamErrors(t *testing.T) {
 			t.Errorf("eta=0.5 with zeta=0.3: got %v, want sdk.ErrParam", err)
 		}
 	})
+}
+
+// TestPnPConvergesToTheMean: plug-and-play iterates the denoiser, so on
+// Gaussian data it must approach the mean (the MAP and MMSE point) as the
+// steps grow, contracting by s²/(s²+σ_i²) per step.
+func TestPnPConvergesToTheMean(t *testing.T) {
+	mean := sdktest.TestImage(3, 16, 16)
+	d := sdktest.GaussianDenoiser(mean, gaussStd)
+	dist := func(steps int) float64 {
+		x := sdk.NewRNG(9).Noise(3, 16, 16, gaussMax)
+		for i := range x.Data {
+			x.Data[i] += mean.Data[i]
+		}
+		out, err := solvers.PnP{}.Sample(context.Background(), d, sdk.SampleRequest{
+			X: x, SigmaMax: gaussMax, SigmaMin: gaussMin, Steps: steps, Seed: 1, Params: with(solvers.PnP{}).resolve(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		for i, v := range out.Data {
+			e := float64(v - mean.Data[i])
+			s += e * e
+		}
+		return math.Sqrt(s / float64(len(out.Data)))
+	}
+	few, many := dist(3), dist(40)
+	if !(many < few/10) || many > 1e-3 {
+		t.Fatalf("distance to the mean %.3g after 3 steps, %.3g after 40: want convergence below 1e-3", few, many)
+	}
 }
