@@ -64,10 +64,14 @@ const (
 	Denoise Task = "denoise" // remove Gaussian noise
 	Deblur  Task = "deblur"  // invert a known blur (plus noise)
 	Inpaint Task = "inpaint" // fill missing pixels
+	SR      Task = "sr"      // super-resolution: enlarge Scale-fold
 )
 
 // Tasks lists the tasks.
-var Tasks = []Task{Denoise, Deblur, Inpaint}
+var Tasks = []Task{Denoise, Deblur, Inpaint, SR}
+
+// MaxScale bounds Request.Scale.
+const MaxScale = 8
 
 // DefaultSeed is the command line's default seed.
 const DefaultSeed = 1
@@ -146,6 +150,11 @@ type Request struct {
 	// Mask marks the pixels to fill for Inpaint: nonzero = missing. Its size
 	// must be the image's. The image's values under the mask are ignored.
 	Mask image.Image
+	// Scale is super-resolution's factor (2 to MaxScale): the result is
+	// Scale times the image's width and height, and the image is taken to be
+	// the result shrunk by bicubic resampling with antialiasing (as PIL's
+	// Image.resize with BICUBIC does).
+	Scale int
 	// Noise is the measurement noise's standard deviation in 8-bit levels;
 	// negative means estimate it from the image (the estimate is in Result).
 	Noise float64
@@ -245,6 +254,15 @@ func problemOperator(req Request, y *sdk.Tensor) (sdk.OperatorSpec, *sdk.Tensor,
 		}
 		m := maskObserved(req.Mask)
 		return sdk.OperatorSpec{Kind: sdk.OpMask, Mask: m}, m, nil
+	case SR:
+		if req.Scale < 2 || req.Scale > MaxScale {
+			return sdk.OperatorSpec{}, nil, fmt.Errorf("%w: super-resolution scale %d, want 2 to %d", ErrBadInput, req.Scale, MaxScale)
+		}
+		if int64(y.W)*int64(y.H)*int64(req.Scale*req.Scale) > maxPixels {
+			return sdk.OperatorSpec{}, nil, fmt.Errorf("%w: a %dx%d image enlarged %d-fold exceeds %d megapixels",
+				ErrBadInput, y.W, y.H, req.Scale, maxPixels/1000000)
+		}
+		return sdk.OperatorSpec{Kind: sdk.OpDownsample, Scale: req.Scale}, nil, nil
 	}
 	names := make([]string, len(Tasks))
 	for i, t := range Tasks {
@@ -252,6 +270,9 @@ func problemOperator(req Request, y *sdk.Tensor) (sdk.OperatorSpec, *sdk.Tensor,
 	}
 	return sdk.OperatorSpec{}, nil, fmt.Errorf("%w: unknown task %q (tasks: %s)", ErrBadInput, req.Task, strings.Join(names, ", "))
 }
+
+// maxPixels bounds the size of a result (100 megapixels).
+const maxPixels = 100_000_000
 
 // withDefaults returns params plus the method's tuned defaults for what
 // the request leaves unset, each given to the plugins that declare it.

@@ -47,6 +47,8 @@ var methods = []Method{
 				Params: map[string]string{"zeta": "0.6", "lambda": "0.5"}},
 			Inpaint: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.2,
 				Params: map[string]string{"zeta": "1"}},
+			SR: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.3,
+				Params: map[string]string{"zeta": "0.6", "lambda": "0.5"}},
 		},
 	},
 }
@@ -56,6 +58,7 @@ var DefaultMethods = map[Task]string{
 	Denoise: "diffpir",
 	Deblur:  "diffpir",
 	Inpaint: "diffpir",
+	SR:      "diffpir",
 }
 
 // Methods returns the presets, sorted by name.

@@ -3,8 +3,11 @@ package host
 import (
 	"context"
 	"errors"
+	"image"
 	"strings"
 	"testing"
+
+	"github.com/restorekit/restore/sdk/operator"
 )
 
 // TestMethods restores every task with every preset that covers it: each
@@ -18,6 +21,23 @@ func TestMethods(t *testing.T) {
 		Denoise: {Task: Denoise, Noise: 25, Image: crop(readPNG(t, fixtures+"/images/flower-noisy25.png"), 64, 48)},
 		Deblur:  {Task: Deblur, Noise: 2.55, Kernel: kernel, Image: crop(readPNG(t, fixtures+"/images/flower-blurred.png"), 64, 48)},
 		Inpaint: {Task: Inpaint, Noise: 0, Mask: mask, Image: crop(readPNG(t, fixtures+"/images/flower-holes.png"), 64, 48)},
+	}
+	down, err := operator.NewDownsample(2, 48, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := down.Apply(TensorFromImage(truth))
+	inputs[SR] = Request{Task: SR, Scale: 2, Noise: 0, Image: ImageFromTensor(small)}
+	pinv, err := down.PseudoInverse(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// what each task must beat: the degraded image, or A⁺y for SR
+	baseline := func(req Request) image.Image {
+		if req.Task == SR {
+			return ImageFromTensor(pinv)
+		}
+		return req.Image
 	}
 	for _, m := range Methods() {
 		for _, task := range Tasks {
@@ -36,7 +56,7 @@ func TestMethods(t *testing.T) {
 				if res.Method != m.Name || res.Solver != s.Solver || res.Guidance != s.Guidance {
 					t.Fatalf("ran %s (%s + %s), want %s (%s + %s)", res.Method, res.Solver, res.Guidance, m.Name, s.Solver, s.Guidance)
 				}
-				before, after := psnr(truth, req.Image), psnr(truth, res.Image)
+				before, after := psnr(truth, baseline(req)), psnr(truth, res.Image)
 				if after <= before {
 					t.Fatalf("%.2f dB → %.2f dB: no better than the input", before, after)
 				}
@@ -156,6 +176,44 @@ func TestSamplesBounds(t *testing.T) {
 		_, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Noise: 25, Samples: k})
 		if !errors.Is(err, ErrBadInput) {
 			t.Fatalf("samples %d: got %v, want ErrBadInput", k, err)
+		}
+	}
+}
+
+// TestSuperResolution enlarges a 4-fold shrunk crop: the result has the
+// original size, matches the measurement when shrunk again, and beats the
+// least-norm solution A⁺y it starts from.
+func TestSuperResolution(t *testing.T) {
+	h := openHost(t, Config{})
+	truth := TensorFromImage(crop(readPNG(t, fixtures+"/images/flower.png"), 96, 64))
+	op, err := operator.NewDownsample(4, truth.H, truth.W)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := ImageFromTensor(op.Apply(truth))
+	res, err := h.Restore(context.Background(), Request{Task: SR, Scale: 4, Image: small, Noise: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := res.Image.Bounds(); b.Dx() != 96 || b.Dy() != 64 {
+		t.Fatalf("result is %dx%d, want 96x64", b.Dx(), b.Dy())
+	}
+	pinv, err := op.PseudoInverse(TensorFromImage(small))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ti := ImageFromTensor(truth)
+	base, got := psnr(ti, ImageFromTensor(pinv)), psnr(ti, res.Image)
+	t.Logf("4x: A⁺y %.2f dB, restored %.2f dB", base, got)
+	if got < base+0.5 {
+		t.Fatalf("restored %.2f dB, A⁺y %.2f dB: want at least 0.5 dB better", got, base)
+	}
+	if d := psnr(small, ImageFromTensor(op.Apply(res.Tensor))); d < 40 {
+		t.Fatalf("shrunk again, the result is %.1f dB from the measurement, want ≥ 40", d)
+	}
+	for _, scale := range []int{0, 1, MaxScale + 1} {
+		if _, err := h.Restore(context.Background(), Request{Task: SR, Scale: scale, Image: small}); !errors.Is(err, ErrBadInput) {
+			t.Fatalf("scale %d: got %v, want ErrBadInput", scale, err)
 		}
 	}
 }

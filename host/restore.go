@@ -125,7 +125,7 @@ func (h *Host) newSession(req Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	op, err := operator.New(spec, y.C, y.H, y.W)
+	op, _, err := operator.ForProblem(sdk.Problem{Y: y, Operator: spec})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}

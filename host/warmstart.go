@@ -26,6 +26,14 @@ func warmStart(task Task, op operator.Operator, y, observed *sdk.Tensor, sigmaY,
 		return op.Prox(y, y, s, deblurTikhonov/(s*s)), start
 	case Inpaint:
 		return fillHoles(y, observed), start
+	case SR:
+		// The least-norm solution of A x = y: sharp where y says something,
+		// smooth elsewhere.
+		x, err := op.PseudoInverse(y)
+		if err != nil { // not for a Downsample; kept for other operators
+			x = op.Adjoint(y)
+		}
+		return x, start
 	}
 	if start == 0 {
 		start = sigmaY

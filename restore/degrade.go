@@ -23,10 +23,11 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var task, kernel, blur, output string
 	var noise, missing float64
-	var box int
+	var box, scale int
 	var seed uint64
 	var force bool
-	fs.StringVar(&task, "task", "", "degradation: denoise (add noise), deblur (blur, then noise) or inpaint (remove pixels)")
+	fs.StringVar(&task, "task", "", "degradation: denoise (add noise), deblur (blur, then noise), inpaint (remove pixels) or sr (shrink, then noise)")
+	fs.IntVar(&scale, "scale", 0, "sr: shrink factor (2 to 8), bicubic with antialiasing; the sides are first cropped to multiples of it")
 	fs.StringVar(&kernel, "kernel", "", "blur kernel for deblur (gray PNG or text matrix)")
 	fs.StringVar(&blur, "blur", "", "blur shortcut for deblur, e.g. gaussian:3")
 	fs.Float64Var(&noise, "noise", 0, "Gaussian noise std to add, in 8-bit levels")
@@ -36,7 +37,7 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 	fs.StringVarP(&output, "output", "o", "", "degraded image (.png); inpaint also writes OUTPUT's name + .mask.png, deblur --blur + .kernel.txt")
 	fs.BoolVarP(&force, "force", "f", false, "overwrite existing files")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: restore degrade --task TASK [flags] CLEAN -o DEGRADED\n\nExamples:\n  restore degrade --task denoise --noise 25 photo.png -o noisy.png\n  restore degrade --task deblur --blur gaussian:3 --noise 2.55 photo.png -o blurred.png\n  restore degrade --task inpaint --missing 0.7 photo.png -o holes.png   (writes holes.mask.png)\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: restore degrade --task TASK [flags] CLEAN -o DEGRADED\n\nExamples:\n  restore degrade --task denoise --noise 25 photo.png -o noisy.png\n  restore degrade --task deblur --blur gaussian:3 --noise 2.55 photo.png -o blurred.png\n  restore degrade --task inpaint --missing 0.7 photo.png -o holes.png   (writes holes.mask.png)\n  restore degrade --task sr --scale 4 photo.png -o small.png\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -132,8 +133,21 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 		if err := writeImage(stem+".mask.png", "png", mask); err != nil {
 			return err
 		}
+	case "sr":
+		if scale < 2 || scale > host.MaxScale {
+			return usagef("degrade --task sr needs --scale 2 to %d (got %d)", host.MaxScale, scale)
+		}
+		h, w := x.H/scale*scale, x.W/scale*scale
+		if h == 0 || w == 0 {
+			return usagef("%s: a %dx%d image is too small to shrink %d-fold", fs.Arg(0), x.W, x.H, scale)
+		}
+		op, err := operator.NewDownsample(scale, h, w)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		x = op.Apply(cropTensor(x, h, w))
 	default:
-		return usagef("degrade: --task must be denoise, deblur or inpaint")
+		return usagef("degrade: --task must be denoise, deblur, inpaint or sr")
 	}
 	if noise > 0 {
 		s := noise / 127.5
@@ -150,6 +164,20 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// cropTensor returns the top-left h×w of x.
+func cropTensor(x *sdk.Tensor, h, w int) *sdk.Tensor {
+	if h == x.H && w == x.W {
+		return x
+	}
+	out := sdk.NewTensor(x.C, h, w)
+	for c := 0; c < x.C; c++ {
+		for y := 0; y < h; y++ {
+			copy(out.Data[(c*h+y)*w:(c*h+y+1)*w], x.Data[(c*x.H+y)*x.W:(c*x.H+y)*x.W+w])
+		}
+	}
+	return out
 }
 
 func keys(m map[string]bool) []string {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	xdraw "golang.org/x/image/draw"
+
 	"github.com/restorekit/restore/host"
 )
 
@@ -75,6 +77,8 @@ func TestTasksEndToEnd(t *testing.T) {
 		{"deblur", []string{"--task", "deblur", "--kernel", fx + "/kernels/motion15.png", "--noise", "2.55"}, "flower-blurred.png", 3},
 		{"inpaint", []string{"--task", "inpaint", "--mask", fx + "/images/flower-holes.mask.png", "--noise", "0"}, "flower-holes.png", 10},
 		{"denoise-estimated-noise-jpeg", []string{"--task", "denoise"}, "flower-noisy25.png", 5},
+		// against the 64×64 input enlarged by pixel repetition
+		{"sr", []string{"--task", "sr", "--scale", "4", "--noise", "0"}, "flower-small4.png", 2},
 	}
 	truth := decode(t, fx+"/images/flower.png")
 	for _, tc := range tests {
@@ -89,7 +93,13 @@ func TestTasksEndToEnd(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			before, after := psnr8(truth, decode(t, in)), psnr8(truth, decode(t, out))
+			input := decode(t, in)
+			if tc.name == "sr" {
+				big := image.NewRGBA(truth.Bounds())
+				xdraw.NearestNeighbor.Scale(big, big.Bounds(), input, input.Bounds(), xdraw.Src, nil)
+				input = big
+			}
+			before, after := psnr8(truth, input), psnr8(truth, decode(t, out))
 			t.Logf("%s: %.2f → %.2f dB; %s", tc.name, before, after, strings.TrimSpace(stderr))
 			if after < before+tc.margin {
 				t.Fatalf("gained %.2f dB, want at least %.1f", after-before, tc.margin)
@@ -141,6 +151,8 @@ func TestBadInput(t *testing.T) {
 		{"mask of another size", []string{"--task", "inpaint", "--mask", smallMask, blurred}, "100x80"},
 		{"unknown solver", []string{"--task", "denoise", "--solver", "eulr-maruyama", blurred}, `did you mean "euler-maruyama"`},
 		{"unknown guidance", []string{"--task", "denoise", "--guidance", "ddmn", blurred}, `did you mean "ddnm"`},
+		{"sr without scale", []string{"--task", "sr", blurred}, "--scale"},
+		{"scale without sr", []string{"--task", "denoise", "--scale", "2", blurred}, "--scale goes with --task sr"},
 		{"unknown method", []string{"--task", "denoise", "--method", "ddpir", blurred}, `did you mean "diffpir"`},
 		{"samples out of range", []string{"--task", "denoise", "--samples", "0", blurred}, "--samples"},
 		{"unknown task", []string{"--task", "denoize", blurred}, `did you mean "denoise"`},

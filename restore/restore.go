@@ -34,14 +34,27 @@ Tasks, with an example each:
   deblur    restore --task deblur --kernel psf.png --noise 2.55 blurred.png -o sharp.png
             restore --task deblur --blur gaussian:3 blurred.png -o sharp.png
   inpaint   restore --task inpaint --mask holes.png damaged.png -o filled.png
+  sr        restore --task sr --scale 4 small.png -o large.png
 
 Flags:
 `
+
+// taskList names the tasks for messages.
+const taskList = "denoise, deblur, inpaint or sr"
+
+func taskNames() []string {
+	names := make([]string, len(host.Tasks))
+	for i, t := range host.Tasks {
+		names[i] = string(t)
+	}
+	return names
+}
 
 // restoreFlags are the restore command's options.
 type restoreFlags struct {
 	task, kernel, blur, mask string
 	noise                    float64
+	scale                    int
 	steps                    int
 	method, solver, guidance string
 	params                   []string
@@ -59,9 +72,10 @@ type restoreFlags struct {
 func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("restore", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.task, "task", "", "what to restore: denoise, deblur or inpaint")
+	fs.StringVar(&f.task, "task", "", "what to restore: "+taskList)
 	fs.StringVar(&f.kernel, "kernel", "", "blur kernel (PSF) for deblur: gray PNG or whitespace-separated text matrix")
 	fs.StringVar(&f.blur, "blur", "", "blur shortcut for deblur instead of --kernel, e.g. gaussian:3")
+	fs.IntVar(&f.scale, "scale", 0, "super-resolution factor for --task sr (2 to 8)")
 	fs.StringVar(&f.mask, "mask", "", "inpainting mask: gray PNG, nonzero = missing pixels to fill")
 	fs.Float64Var(&f.noise, "noise", -1, "measurement noise std in 8-bit levels, e.g. 25")
 	fs.Lookup("noise").DefValue = "estimated from the image"
@@ -118,15 +132,15 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	input := fs.Arg(0)
 	task := host.Task(f.task)
 	switch task {
-	case host.Denoise, host.Deblur, host.Inpaint:
+	case host.Denoise, host.Deblur, host.Inpaint, host.SR:
 	case "":
-		return usagef("--task is required: denoise, deblur or inpaint")
+		return usagef("--task is required: %s", taskList)
 	default:
 		hint := ""
-		if s := suggest.Closest(f.task, []string{"denoise", "deblur", "inpaint"}); s != "" {
+		if s := suggest.Closest(f.task, taskNames()); s != "" {
 			hint = fmt.Sprintf("; did you mean %q?", s)
 		}
-		return usagef("unknown task %q (tasks: denoise, deblur, inpaint)%s", f.task, hint)
+		return usagef("unknown task %q (tasks: %s)%s", f.task, taskList, hint)
 	}
 	if f.output == "" {
 		return usagef("no output file: add -o OUTPUT")
@@ -209,6 +223,14 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if f.kernel != "" && task != host.Deblur || f.mask != "" && task != host.Inpaint {
 		return usagef("--kernel goes with --task deblur and --mask with --task inpaint")
+	}
+	if task == host.SR {
+		if f.scale < 2 || f.scale > host.MaxScale {
+			return usagef("--task sr needs --scale 2 to %d (got %d)", host.MaxScale, f.scale)
+		}
+		req.Scale = f.scale
+	} else if f.scale != 0 {
+		return usagef("--scale goes with --task sr")
 	}
 
 	h, err := openHost(f, stderr)
