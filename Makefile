@@ -51,18 +51,13 @@ test: $(ORT_LIB)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 
-## bench: the README's numbers: restore the CBSD68 benchmark cases of ../shared/bench
-## (needs python3-numpy python3-scipy python3-pil for make_cases.py) and score them
+## bench: the README's numbers: write the CBSD68 benchmark cases with ../shared/bench/make_cases.py
+## (needs python3-numpy python3-scipy python3-pil) into $(CASES), then restore and score all six tasks
+## with the default methods: out/bench/table.md (also printed), table.json, sheet-TASK.png, psnr-TASK.png
 bench: build
-	test -d $(CASES)/denoise25 || /usr/bin/python3 $(SHARED)/bench/make_cases.py --clean $(SHARED)/data/eval/CBSD68 --out $(CASES)
-	@mkdir -p out/bench
-	./bin/restore eval --cases $(CASES)/denoise25 --steps 1 --json out/bench/denoise25-1eval.json | tail -1 > out/bench/table.md
-	./bin/restore eval --cases $(CASES)/denoise50 --steps 1 --json out/bench/denoise50-1eval.json | tail -1 >> out/bench/table.md
-	./bin/restore eval --cases $(CASES)/denoise25 --json out/bench/denoise25.json | tail -1 >> out/bench/table.md
-	./bin/restore eval --cases $(CASES)/deblur_levin --match levin_k3 --json out/bench/deblur_levin_k3.json | tail -1 >> out/bench/table.md
-	./bin/restore eval --cases $(CASES)/deblur_levin --json out/bench/deblur_levin.json | tail -1 >> out/bench/table.md
-	./bin/restore eval --cases $(CASES)/inpaint_random70 --json out/bench/inpaint_random70.json | tail -1 >> out/bench/table.md
-	@cat out/bench/table.md
+	test -f $(CASES)/inpaint_box128/manifest.json || /usr/bin/python3 $(SHARED)/bench/make_cases.py --clean $(SHARED)/data/eval/CBSD68 --out $(CASES)
+	./bin/restore eval --set $(CASES) \
+		--task denoise25,denoise50,deblur_levin,deblur_gauss,inpaint_random70,inpaint_box128 --out out/bench
 
 ## vet: static checks
 vet:

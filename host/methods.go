@@ -51,6 +51,53 @@ var methods = []Method{
 				Params: map[string]string{"zeta": "0.6", "lambda": "0.5"}},
 		},
 	},
+	{
+		Name:    "dpir",
+		Summary: "plug-and-play half-quadratic splitting: proximal data step, then the denoiser, no re-noising",
+		Paper:   "Zhang et al., Plug-and-Play Image Restoration with Deep Denoiser Prior, TPAMI 2021",
+		Tasks: map[Task]Setting{
+			Denoise: {Solver: "pnp", Guidance: "none", Steps: 1},
+			Deblur: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.3,
+				Params: map[string]string{"schedule": "loglinear", "lambda": "0.23"}},
+			Inpaint: {Solver: "pnp", Guidance: "diffpir", Steps: 20, StartSigma: 0.4,
+				Params: map[string]string{"schedule": "loglinear"}},
+			SR: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.3,
+				Params: map[string]string{"schedule": "loglinear", "lambda": "0.23"}},
+		},
+	},
+	{
+		Name:    "ddnm",
+		Summary: "DDIM sampling with DDNM's range–null-space projection (DDNM+ under noise)",
+		Paper:   "Wang et al., Zero-Shot Image Restoration Using Denoising Diffusion Null-Space Model, ICLR 2023",
+		Tasks: map[Task]Setting{
+			Denoise: {Solver: "ddim", Guidance: "ddnm", Steps: 10, Params: map[string]string{"eta": "0.85"}},
+			Deblur:  {Solver: "ddim", Guidance: "ddnm", Steps: 20, StartSigma: 0.3, Params: map[string]string{"eta": "0.85"}},
+			Inpaint: {Solver: "ddim", Guidance: "ddnm", Steps: 20, StartSigma: 0.3, Params: map[string]string{"eta": "0.85"}},
+			SR:      {Solver: "ddim", Guidance: "ddnm", Steps: 20, StartSigma: 0.3, Params: map[string]string{"eta": "0.85"}},
+		},
+	},
+	{
+		Name:    "mpgd",
+		Summary: "DDIM sampling with a gradient step on each estimate (DPS without the network's Jacobian)",
+		Paper:   "He et al., Manifold Preserving Guided Diffusion, ICLR 2024",
+		Tasks: map[Task]Setting{
+			Denoise: {Solver: "ddim", Guidance: "mpgd", Steps: 10, Params: map[string]string{"eta": "0.5"}},
+			Deblur:  {Solver: "ddim", Guidance: "mpgd", Steps: 20, StartSigma: 0.3, Params: map[string]string{"eta": "0.5", "iters": "3"}},
+			Inpaint: {Solver: "ddim", Guidance: "mpgd", Steps: 20, StartSigma: 0.3, Params: map[string]string{"eta": "0.5", "iters": "3"}},
+			SR:      {Solver: "ddim", Guidance: "mpgd", Steps: 20, StartSigma: 0.3, Params: map[string]string{"eta": "0.5", "iters": "3"}},
+		},
+	},
+	{
+		Name:    "daps",
+		Summary: "decoupled annealing: draw x₀ from its Gaussian posterior at each level, then re-noise fully",
+		Paper:   "Zhang et al., Improving Diffusion Inverse Problem Solving with Decoupled Noise Annealing, CVPR 2025",
+		Tasks: map[Task]Setting{
+			Denoise: {Solver: "ddim", Guidance: "daps", Steps: 10, Params: map[string]string{"zeta": "1"}},
+			Deblur:  {Solver: "ddim", Guidance: "daps", Steps: 20, StartSigma: 0.3, Params: map[string]string{"zeta": "1"}},
+			Inpaint: {Solver: "ddim", Guidance: "daps", Steps: 20, StartSigma: 0.3, Params: map[string]string{"zeta": "1"}},
+			SR:      {Solver: "ddim", Guidance: "daps", Steps: 20, StartSigma: 0.3, Params: map[string]string{"zeta": "1"}},
+		},
+	},
 }
 
 // DefaultMethods names each task's default preset.

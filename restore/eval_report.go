@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// metric is a score that JSON writes as a number, or null when it is not
+// finite (PSNR of an exact copy, a ratio with nothing to divide by).
+type metric float64
+
+// MarshalJSON writes finite values as numbers and the rest as null.
+func (m metric) MarshalJSON() ([]byte, error) {
+	f := float64(m)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
+}
+
+// IsZero makes omitzero leave out a score that was not computed (NaN).
+func (m metric) IsZero() bool { return math.IsNaN(float64(m)) }
+
+// evalRow is one restored case.
+type evalRow struct {
+	Name        string `json:"name"`
+	InputPSNR   metric `json:"input_psnr"`
+	PSNR        metric `json:"psnr"`
+	SSIM        metric `json:"ssim"`
+	Seconds     metric `json:"seconds"`
+	Evaluations int    `json:"evaluations"`
+	// FillSharpness is the result's fill sharpness (inpainting only; see
+	// fillSharpness), CleanFillSharpness the clean image's under the same mask.
+	FillSharpness      metric `json:"fill_sharpness,omitzero"`
+	CleanFillSharpness metric `json:"clean_fill_sharpness,omitzero"`
+}
+
+// evalReport is one (task, method, steps) combination: a row of the table.
+type evalReport struct {
+	Task       string   `json:"task"`
+	Method     string   `json:"method"`
+	Solver     string   `json:"solver"`
+	Guidance   string   `json:"guidance"`
+	Steps      int      `json:"evaluations"`
+	StepsAsked int      `json:"steps"` // --steps; 0: the method's
+	Params     []string `json:"params,omitempty"`
+	Cases      int      `json:"cases"`
+	InputPSNR  metric   `json:"mean_input_psnr"`
+	PSNR       metric   `json:"mean_psnr"`
+	SSIM       metric   `json:"mean_ssim"`
+	Seconds    metric   `json:"mean_seconds"`
+	// FillSharpness and CleanFillSharpness average the images' ratios
+	// (those with one) for inpainting tasks.
+	FillSharpness      metric    `json:"mean_fill_sharpness,omitzero"`
+	CleanFillSharpness metric    `json:"mean_clean_fill_sharpness,omitzero"`
+	Rows               []evalRow `json:"rows"`
+}
+
+// evalTable is table.json.
+type evalTable struct {
+	Set       string        `json:"set"`
+	Seed      uint64        `json:"seed"`
+	Sharpness string        `json:"fill_sharpness"`
+	Rows      []*evalReport `json:"rows"`
+}
+
+// sharpnessDoc says in table.json what the fill sharpness numbers are.
+const sharpnessDoc = "inpainting only: mean gradient magnitude (central differences on 8-bit Rec. 601 luminance) " +
+	"inside the mask's hole over that in the ring of known pixels within 16 px (Chebyshev) of it, " +
+	"each counted where the whole difference stencil lies in its region; clean_ is the clean image's under the same mask"
+
+// summarise fills in the means over the rows.
+func (r *evalReport) summarise(inpaint bool) {
+	r.Cases = len(r.Rows)
+	r.FillSharpness, r.CleanFillSharpness = metric(math.NaN()), metric(math.NaN())
+	if r.Cases == 0 {
+		r.InputPSNR, r.PSNR, r.SSIM, r.Seconds = metric(math.NaN()), metric(math.NaN()), metric(math.NaN()), metric(math.NaN())
+		return
+	}
+	r.InputPSNR, r.PSNR, r.SSIM, r.Seconds = 0, 0, 0, 0
+	for _, row := range r.Rows {
+		r.InputPSNR += row.InputPSNR
+		r.PSNR += row.PSNR
+		r.SSIM += row.SSIM
+		r.Seconds += row.Seconds
+	}
+	n := metric(r.Cases)
+	r.InputPSNR /= n
+	r.PSNR /= n
+	r.SSIM /= n
+	r.Seconds /= n
+	if inpaint {
+		r.FillSharpness = meanFinite(r.Rows, func(row evalRow) metric { return row.FillSharpness })
+		r.CleanFillSharpness = meanFinite(r.Rows, func(row evalRow) metric { return row.CleanFillSharpness })
+	}
+}
+
+// meanFinite averages the finite values of a column; NaN if there are none.
+func meanFinite(rows []evalRow, get func(evalRow) metric) metric {
+	sum, n := 0.0, 0
+	for _, row := range rows {
+		if v := float64(get(row)); !math.IsNaN(v) && !math.IsInf(v, 0) {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		return metric(math.NaN())
+	}
+	return metric(sum / float64(n))
+}
+
+// markdownTable renders the rows as the Markdown table that eval prints and
+// writes to table.md, with a note on fill sharpness when a row has it.
+func markdownTable(rows []*evalReport) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 4, 1, ' ', 0)
+	fmt.Fprintln(tw, "| task\t| method\t| solver + guidance\t| evaluations\t| cases\t| input PSNR\t| PSNR\t| SSIM\t| s/img\t| fill sharpness\t|")
+	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|")
+	note := false
+	for _, r := range rows {
+		plugins := r.Solver + " + " + r.Guidance
+		if len(r.Params) > 0 {
+			plugins += " (" + strings.Join(r.Params, ", ") + ")"
+		}
+		sharp := "-"
+		if !r.FillSharpness.IsZero() || !r.CleanFillSharpness.IsZero() {
+			sharp = fmt.Sprintf("%s (clean %s)", fmtMetric(r.FillSharpness, 2), fmtMetric(r.CleanFillSharpness, 2))
+			note = true
+		}
+		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %d\t| %d\t| %s\t| %s\t| %s\t| %s\t| %s\t|\n", r.Task, r.Method, plugins, r.Steps, r.Cases,
+			fmtMetric(r.InputPSNR, 2), fmtMetric(r.PSNR, 2), fmtMetric(r.SSIM, 4), fmtMetric(r.Seconds, 2), sharp)
+	}
+	tw.Flush()
+	if note {
+		b.WriteString("\nFill sharpness: mean gradient magnitude of the 8-bit luminance inside the hole over that in the\n" +
+			"16-pixel ring of known pixels around it (1: as sharp as its surroundings; 0: flat), mean over the images;\n" +
+			"the clean image's under the same mask in parentheses.\n")
+	}
+	return b.String()
+}
+
+// fmtMetric formats a score with prec decimals; "-" when it is NaN.
+func fmtMetric(m metric, prec int) string {
+	if math.IsNaN(float64(m)) {
+		return "-"
+	}
+	return strconv.FormatFloat(float64(m), 'f', prec, 64)
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it
+// over path once complete.
+func writeFileAtomic(path string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	w := bufio.NewWriter(tmp)
+	if _, err = w.Write(data); err != nil {
+		return err
+	}
+	if err = w.Flush(); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
