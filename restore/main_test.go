@@ -153,7 +153,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown guidance", []string{"--task", "denoise", "--guidance", "ddmn", blurred}, `did you mean "ddnm"`},
 		{"sr without scale", []string{"--task", "sr", blurred}, "--scale"},
 		{"scale without sr", []string{"--task", "denoise", "--scale", "2", blurred}, "--scale goes with --task sr"},
-		{"unknown method", []string{"--task", "denoise", "--method", "ddpir", blurred}, `did you mean "diffpir"`},
+		{"unknown method", []string{"--task", "denoise", "--method", "difpir", blurred}, `did you mean "diffpir"`},
 		{"samples out of range", []string{"--task", "denoise", "--samples", "0", blurred}, "--samples"},
 		{"unknown task", []string{"--task", "denoize", blurred}, `did you mean "denoise"`},
 		{"unknown flag", []string{"--task", "denoise", "--nosie", "25", blurred}, "did you mean --noise"},
