@@ -15,7 +15,7 @@ export CGO_ENABLED := 1
 SHARED ?= ../shared
 CASES  ?= out/cases
 
-.PHONY: all build ort demo test vet proto bench clean
+.PHONY: all build ort demo test vet proto bench bench-model bench-methods cases fuzz clean
 
 all: build
 
@@ -52,12 +52,37 @@ test: $(ORT_LIB)
 	$(GO) test -count=1 -timeout 30m ./...
 
 ## bench: the README's numbers: write the CBSD68 benchmark cases with ../shared/bench/make_cases.py
-## (needs python3-numpy python3-scipy python3-pil) into $(CASES), then restore and score all six tasks
-## with the default methods: out/bench/table.md (also printed), table.json, sheet-TASK.png, psnr-TASK.png
-bench: build
-	test -f $(CASES)/inpaint_box128/manifest.json || /usr/bin/python3 $(SHARED)/bench/make_cases.py --clean $(SHARED)/data/eval/CBSD68 --out $(CASES)
+## and train/extra_cases.py (σ=15 denoising, 2x and 4x super-resolution; needs python3-numpy
+## python3-scipy python3-pil) into $(CASES), then restore and score every task with its default
+## method: out/bench/table.md (also printed), table.json, sheet-TASK.png, psnr-TASK.png
+bench: build cases
 	./bin/restore eval --set $(CASES) \
-		--task denoise25,denoise50,deblur_levin,deblur_gauss,inpaint_random70,inpaint_box128 --out out/bench
+		--task denoise25,denoise50,deblur_levin,deblur_gauss,inpaint_random70,inpaint_box128,sr2,sr4 --out out/bench
+
+## bench-model: the score model alone, one evaluation D(y, σ) per image (preset dpir) at σ = 15, 25, 50
+bench-model: build cases
+	./bin/restore eval --set $(CASES) --task denoise15,denoise25,denoise50 --method dpir --out out/bench-model
+
+## bench-methods: every preset on every task at several budgets, on the first $(LIMIT) images of
+## each task: the PSNR-versus-evaluations curves (out/bench-methods/psnr-TASK.png)
+LIMIT ?= 8
+STEPS ?= 10,20,50
+bench-methods: build cases
+	./bin/restore eval --set $(CASES) --limit $(LIMIT) --method diffpir,dpir,ddnm,mpgd,daps --steps $(STEPS) \
+		--task denoise25,deblur_levin,deblur_gauss,inpaint_random70,inpaint_box128,sr4 --out out/bench-methods
+
+cases: $(CASES)/inpaint_box128/manifest.json $(CASES)/sr4/manifest.json
+$(CASES)/inpaint_box128/manifest.json:
+	/usr/bin/python3 $(SHARED)/bench/make_cases.py --clean $(SHARED)/data/eval/CBSD68 --out $(CASES)
+$(CASES)/sr4/manifest.json:
+	/usr/bin/python3 train/extra_cases.py --bench $(SHARED)/bench --clean $(SHARED)/data/eval/CBSD68 --out $(CASES)
+
+## fuzz: run each fuzz target for FUZZTIME (the seeds also run in make test)
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./sdk -run '^$$' -fuzz '^FuzzTensorFromPB$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sdk -run '^$$' -fuzz '^FuzzOperatorFromPB$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./host -run '^$$' -fuzz '^FuzzParseModelInfo$$' -fuzztime $(FUZZTIME)
 
 ## vet: static checks
 vet:

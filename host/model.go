@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -43,8 +44,8 @@ func parseModelInfo(props map[string]string) (ModelInfo, error) {
 	}
 	num := func(key string, dst *float64) error {
 		v, err := strconv.ParseFloat(strings.TrimSpace(props[key]), 64)
-		if err != nil || !(v > 0) {
-			return fmt.Errorf("%w: metadata %s=%q is not a positive number", ErrModel, key, props[key])
+		if err != nil || !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("%w: metadata %s=%q is not a finite positive number", ErrModel, key, props[key])
 		}
 		*dst = v
 		return nil

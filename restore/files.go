@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -16,8 +17,9 @@ import (
 	"strings"
 )
 
-// maxPixels bounds the images restore decodes (checked from the header).
-const maxPixels = 100_000_000
+// maxPixels bounds the images restore decodes (checked from the header);
+// the fuzz tests lower it.
+var maxPixels int64 = 100_000_000
 
 // maxKernelSide bounds a blur kernel's width and height.
 const maxKernelSide = 255
@@ -58,7 +60,14 @@ func readKernel(path string) ([][]float64, error) {
 	}
 	var k [][]float64
 	if strings.HasPrefix(string(data), "\x89PNG") {
-		img, err := png.Decode(strings.NewReader(string(data)))
+		cfg, err := png.DecodeConfig(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("corrupt PNG kernel (%v)", err)
+		}
+		if cfg.Width > maxKernelSide || cfg.Height > maxKernelSide {
+			return nil, fmt.Errorf("kernel is %dx%d, over the limit of %dx%d", cfg.Width, cfg.Height, maxKernelSide, maxKernelSide)
+		}
+		img, err := png.Decode(bytes.NewReader(data))
 		if err != nil {
 			return nil, fmt.Errorf("corrupt PNG kernel (%v)", err)
 		}
