@@ -42,7 +42,10 @@ var methods = []Method{
 		Summary: "DDIM sampling with DiffPIR's closed-form proximal data step",
 		Paper:   "Zhu et al., Denoising Diffusion Models for Plug-and-Play Image Restoration, CVPRW 2023",
 		Tasks: map[Task]Setting{
-			Denoise: {Solver: "ddim", Guidance: "none", Steps: 10, Params: map[string]string{"zeta": "0"}},
+			// The noisy photo is already a sample at σ = σ_y: deterministic
+			// DDIM from there needs no guidance (5, 10 and 20 evaluations
+			// measured within 0.05 dB of each other).
+			Denoise: {Solver: "ddim", Guidance: "none", Steps: 5, Params: map[string]string{"zeta": "0"}},
 			Deblur: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.15,
 				Params: map[string]string{"zeta": "0.6", "lambda": "0.5"}},
 			Inpaint: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.2,
@@ -57,8 +60,10 @@ var methods = []Method{
 		Paper:   "Zhang et al., Plug-and-Play Image Restoration with Deep Denoiser Prior, TPAMI 2021",
 		Tasks: map[Task]Setting{
 			Denoise: {Solver: "pnp", Guidance: "none", Steps: 1},
+			// λ = 1: 28.55 dB on the first Levin cases where DPIR's own 0.23
+			// gave 26.42 (3 gave 27.51); 16 evaluations were no better.
 			Deblur: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.3,
-				Params: map[string]string{"schedule": "loglinear", "lambda": "0.23"}},
+				Params: map[string]string{"schedule": "loglinear", "lambda": "1"}},
 			Inpaint: {Solver: "pnp", Guidance: "diffpir", Steps: 20, StartSigma: 0.4,
 				Params: map[string]string{"schedule": "loglinear"}},
 			SR: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.3,
@@ -100,12 +105,14 @@ var methods = []Method{
 	},
 }
 
-// DefaultMethods names each task's default preset.
+// DefaultMethods names each task's default preset: the one that measured
+// best on the first CBSD68 cases of each task (for deblurring, on the Levin
+// kernels: DPIR 28.55 dB in 8 evaluations, DiffPIR 27.77 in 20).
 var DefaultMethods = map[Task]string{
 	Denoise: "diffpir",
-	Deblur:  "diffpir",
-	Inpaint: "diffpir",
-	SR:      "diffpir",
+	Deblur:  "dpir",
+	Inpaint: "dpir",
+	SR:      "dpir",
 }
 
 // Methods returns the presets, sorted by name.

@@ -14,15 +14,15 @@ import (
 // must improve the degraded image and report what it ran.
 func TestMethods(t *testing.T) {
 	h := openHost(t, Config{})
-	truth := crop(readPNG(t, fixtures+"/images/flower.png"), 64, 48)
+	truth := crop(readPNG(t, fixtures+"/images/flower.png"), 128, 96)
 	kernel := readKernelText(t, fixtures+"/kernels/motion15.txt")
-	mask := crop(readPNG(t, fixtures+"/images/flower-holes.mask.png"), 64, 48)
+	mask := crop(readPNG(t, fixtures+"/images/flower-holes.mask.png"), 128, 96)
 	inputs := map[Task]Request{
-		Denoise: {Task: Denoise, Noise: 25, Image: crop(readPNG(t, fixtures+"/images/flower-noisy25.png"), 64, 48)},
-		Deblur:  {Task: Deblur, Noise: 2.55, Kernel: kernel, Image: crop(readPNG(t, fixtures+"/images/flower-blurred.png"), 64, 48)},
-		Inpaint: {Task: Inpaint, Noise: 0, Mask: mask, Image: crop(readPNG(t, fixtures+"/images/flower-holes.png"), 64, 48)},
+		Denoise: {Task: Denoise, Noise: 25, Image: crop(readPNG(t, fixtures+"/images/flower-noisy25.png"), 128, 96)},
+		Deblur:  {Task: Deblur, Noise: 2.55, Kernel: kernel, Image: crop(readPNG(t, fixtures+"/images/flower-blurred.png"), 128, 96)},
+		Inpaint: {Task: Inpaint, Noise: 0, Mask: mask, Image: crop(readPNG(t, fixtures+"/images/flower-holes.png"), 128, 96)},
 	}
-	down, err := operator.NewDownsample(2, 48, 64)
+	down, err := operator.NewDownsample(2, 96, 128)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,6 @@ func TestMethods(t *testing.T) {
 			t.Run(m.Name+"/"+string(task), func(t *testing.T) {
 				req := inputs[task]
 				req.Method = m.Name
-				req.Steps = min(s.Steps, 8)
 				res, err := h.Restore(context.Background(), req)
 				if err != nil {
 					t.Fatal(err)
