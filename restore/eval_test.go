@@ -167,9 +167,10 @@ func TestEvalSet(t *testing.T) {
 	for i, r := range tab.Rows {
 		wantTask := []string{"denoise25", "denoise25", "inpaint_box16", "inpaint_box16"}[i]
 		wantEvals := []int{2, 3, 2, 3}[i]
-		if r.Task != wantTask || r.Evaluations != wantEvals || r.Cases != 2 || r.Method != "diffpir" {
-			t.Errorf("row %d: %s %s, %d evaluations, %d cases; want %s diffpir, %d evaluations, 2 cases",
-				i, r.Task, r.Method, r.Evaluations, r.Cases, wantTask, wantEvals)
+		wantMethod := host.DefaultMethods[[]host.Task{host.Denoise, host.Denoise, host.Inpaint, host.Inpaint}[i]]
+		if r.Task != wantTask || r.Evaluations != wantEvals || r.Cases != 2 || r.Method != wantMethod {
+			t.Errorf("row %d: %s %s, %d evaluations, %d cases; want %s %s, %d evaluations, 2 cases",
+				i, r.Task, r.Method, r.Evaluations, r.Cases, wantTask, wantMethod, wantEvals)
 		}
 		for name, v := range map[string]float64{"input PSNR": r.InputPSNR, "PSNR": r.PSNR, "SSIM": r.SSIM, "seconds": r.Seconds} {
 			if !finite(v) || v <= 0 {
