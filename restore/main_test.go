@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"image"
@@ -268,5 +269,29 @@ func TestDegradeThenRestore(t *testing.T) {
 	truth := decode(t, fx+"/images/dog.png")
 	if before, after := psnr8(truth, decode(t, holes)), psnr8(truth, decode(t, out)); after < before+5 {
 		t.Fatalf("%.2f → %.2f dB", before, after)
+	}
+}
+
+// TestProgressJSON: --progress json writes one parseable object per network
+// evaluation, counting up to the total.
+func TestProgressJSON(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out.png")
+	code, _, stderr := restore(t, nil, "--task", "denoise", "--noise", "25", "--steps", "4", "--progress", "json", "-q",
+		fx+"/images/flower-noisy25.png", "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d progress lines, want 4:\n%s", len(lines), stderr)
+	}
+	for i, l := range lines {
+		var p progressLine
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			t.Fatalf("line %d %q: %v", i+1, l, err)
+		}
+		if p.Evaluation != i+1 || p.Total != 4 || !strings.HasSuffix(p.File, "flower-noisy25.png") || p.Sigma <= 0 {
+			t.Fatalf("line %d: %+v", i+1, p)
+		}
 	}
 }

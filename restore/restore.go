@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,7 @@ type restoreFlags struct {
 	output                   string
 	threads                  int
 	force, quiet, verbose    bool
+	progress                 string
 	version                  bool
 }
 
@@ -95,6 +97,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.IntVar(&f.threads, "threads", 0, "ONNX Runtime threads (default: all cores)")
 	fs.BoolVarP(&f.force, "force", "f", false, "overwrite OUTPUT if it exists")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a line when stderr is a terminal), json (one object per evaluation), none")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log plugin and runtime details")
 	fs.BoolVar(&f.version, "version", false, "print versions and exit")
 	fs.Usage = func() {
@@ -151,6 +154,9 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if same, _ := sameFile(input, f.output); same {
 		return usagef("%s: output would overwrite the input", f.output)
+	}
+	if f.progress != "auto" && f.progress != "json" && f.progress != "none" {
+		return usagef("--progress %q: want auto, json or none", f.progress)
 	}
 	if f.samples < 1 || f.samples > host.MaxSamples {
 		return usagef("--samples %d is outside [1, %d]", f.samples, host.MaxSamples)
@@ -239,14 +245,21 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer h.Close()
 
-	terminal := isTerminal(stderr)
-	if terminal && !f.quiet {
+	terminal := isTerminal(stderr) && f.progress == "auto" && !f.quiet
+	switch {
+	case f.progress == "json":
+		enc := json.NewEncoder(stderr)
+		req.Progress = func(p host.Progress) {
+			enc.Encode(progressLine{File: input, Evaluation: p.Evaluation, Total: p.Total, Sigma: p.Sigma,
+				Elapsed: p.Elapsed.Seconds()})
+		}
+	case terminal:
 		req.Progress = func(p host.Progress) {
 			fmt.Fprintf(stderr, "\r%s: evaluation %d/%d (σ=%.3f, %.1fs)  ", filepath.Base(input), p.Evaluation, p.Total, p.Sigma, p.Elapsed.Seconds())
 		}
 	}
 	res, err := h.Restore(ctx, req)
-	if terminal && !f.quiet {
+	if terminal {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	if err != nil {
@@ -284,6 +297,16 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	return nil
+}
+
+// progressLine is one line of --progress json: an object per network
+// evaluation (seconds since the restoration started).
+type progressLine struct {
+	File       string  `json:"file"`
+	Evaluation int     `json:"evaluation"`
+	Total      int     `json:"total"`
+	Sigma      float64 `json:"sigma"`
+	Elapsed    float64 `json:"elapsed"`
 }
 
 // extraOutputs names the files --samples writes beside OUTPUT: the
