@@ -32,7 +32,7 @@ func BenchmarkDenoise(b *testing.B) {
 }
 
 // BenchmarkRestore measures a whole 256×256 restoration per task with the
-// default plugins in process (30 evaluations).
+// default method in process.
 func BenchmarkRestore(b *testing.B) {
 	h := openHost(b, Config{Threads: 2})
 	img := readPNG(b, fixtures+"/images/flower.png")
@@ -52,4 +52,36 @@ func BenchmarkRestore(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSamples compares K posterior samples batched through the network
+// (Request.Samples) with K separate restorations, on a 256×256 inpainting:
+//
+//	go test ./host -run '^$' -bench Samples -benchtime 3x
+func BenchmarkSamples(b *testing.B) {
+	h := openHost(b, Config{Threads: 2})
+	img := readPNG(b, fixtures+"/images/flower-holes.png")
+	mask := readPNG(b, fixtures+"/images/flower-holes.mask.png")
+	const k = 4
+	req := Request{Task: Inpaint, Image: img, Mask: mask, Noise: 0, Steps: 10}
+	b.Run(fmt.Sprintf("batched-%d", k), func(b *testing.B) {
+		r := req
+		r.Samples = k
+		for i := 0; i < b.N; i++ {
+			if _, err := h.Restore(context.Background(), r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("separate-%d", k), func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for s := range k {
+				r := req
+				r.Seed = uint64(s)
+				if _, err := h.Restore(context.Background(), r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 }

@@ -37,6 +37,10 @@ type Config struct {
 	// PluginDir holds third-party plugin executables; empty means
 	// $RESTORE_PLUGIN_DIR, or restore/plugins in the user's config directory.
 	PluginDir string
+	// AllowUnverified starts third-party plugins that have no recorded
+	// checksum or no longer match it (see InstallPlugin). For development
+	// only: a plugin runs with the user's rights.
+	AllowUnverified bool
 	// Plugins are extra in-process plugins (an embedder's own solvers or
 	// guidance), available beside the built-ins under their Info names.
 	Plugins []sdk.Plugin
@@ -108,6 +112,9 @@ func Open(cfg Config) (*Host, error) {
 		}
 	}
 	reg, err := newRegistry(cfg.PluginDir, cfg.Plugins, logger)
+	if reg != nil {
+		reg.allowUnverified = cfg.AllowUnverified
+	}
 	if err != nil {
 		releaseRuntime()
 		return nil, err

@@ -357,9 +357,14 @@ func (b *logBuffer) String() string {
 // stderr and finds its line in the host's log.
 func TestPluginStderrReachesTheLog(t *testing.T) {
 	dir := t.TempDir()
-	bin := sdktest.Build(t, "../fixtures/plugins/chatty")
-	data, _ := os.ReadFile(bin)
-	os.WriteFile(filepath.Join(dir, "chatty"), data, 0o755)
+	built := sdktest.Build(t, "../fixtures/plugins/chatty")
+	bin := filepath.Join(t.TempDir(), "chatty")
+	if data, err := os.ReadFile(built); err != nil || os.WriteFile(bin, data, 0o755) != nil {
+		t.Fatal("copy the built plugin", err)
+	}
+	if _, err := InstallPlugin(bin, dir, false); err != nil {
+		t.Fatal(err)
+	}
 	var logs logBuffer
 	h := openHost(t, Config{PluginDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 32, 32)

@@ -49,9 +49,11 @@ func DefaultPluginDir() string {
 
 // registry knows the built-in plugins and the executables in the plugin directory.
 type registry struct {
-	dir     string
-	logger  *slog.Logger
-	builtin map[string]sdk.Plugin // by kind/name
+	dir string
+	// allowUnverified starts plugins without a matching recorded checksum.
+	allowUnverified bool
+	logger          *slog.Logger
+	builtin         map[string]sdk.Plugin // by kind/name
 
 	mu       sync.Mutex
 	external map[string]externalEntry // by path
@@ -118,6 +120,13 @@ func (r *registry) list() ([]PluginInfo, []error) {
 		r.mu.Lock()
 		ent, ok := r.external[path]
 		r.mu.Unlock()
+		if strings.HasPrefix(e.Name(), ".") {
+			continue // an install in progress
+		}
+		if _, err := r.check(path); err != nil {
+			errs = append(errs, err) // never started to ask its Info
+			continue
+		}
 		if !ok || !ent.mod.Equal(fi.ModTime()) || ent.size != fi.Size() {
 			ent = externalEntry{mod: fi.ModTime(), size: fi.Size()}
 			c, err := r.launch(path)
@@ -144,9 +153,57 @@ func (r *registry) list() ([]PluginInfo, []error) {
 	return out, errs
 }
 
+// check returns the approved checksum of a plugin executable, or
+// ErrUnverified saying how to approve it. With unverified plugins allowed
+// it only warns (and returns no checksum to enforce).
+func (r *registry) check(path string) ([]byte, error) {
+	trust, sum, err := VerifyPlugin(path)
+	if trust == TrustOK && err == nil {
+		return sum, nil
+	}
+	if r.allowUnverified {
+		r.logger.Warn("starting an unverified plugin", "plugin", path, "checksum", string(trust))
+		return nil, nil
+	}
+	return nil, &UnverifiedError{Path: path, Trust: trust, Err: err}
+}
+
+// UnverifiedError is the ErrUnverified of one plugin executable.
+type UnverifiedError struct {
+	Path  string
+	Trust Trust
+	Err   error // reading the checksum failed
+}
+
+func (e *UnverifiedError) Error() string {
+	switch {
+	case e.Err != nil:
+		return fmt.Sprintf("%v: %s: %v", ErrUnverified, e.Path, e.Err)
+	case e.Trust == TrustMissing:
+		return fmt.Sprintf("%v: %s has no recorded checksum; approve it with `restore plugins install FILE` "+
+			"(or write its sha256sum line to %s%s)", ErrUnverified, e.Path, e.Path, ChecksumSuffix)
+	}
+	return fmt.Sprintf("%v: %s has changed since it was approved; if you trust the new binary, approve it again "+
+		"with `restore plugins install --force FILE`", ErrUnverified, e.Path)
+}
+
+// Is makes errors.Is(err, ErrUnverified) hold.
+func (e *UnverifiedError) Is(target error) bool { return target == ErrUnverified }
+
+// Unwrap returns the error reading the checksum, if any.
+func (e *UnverifiedError) Unwrap() error { return e.Err }
+
+// launch starts a plugin executable: only one whose recorded checksum it
+// matches (go-plugin checks it again as it starts the process), unless
+// unverified plugins are allowed; in a minimal environment.
 func (r *registry) launch(path string) (*sdk.Client, error) {
 	name := filepath.Base(path)
-	c, err := sdk.Launch(path, sdk.LaunchOptions{Logger: hclogFor(r.logger, name), Stderr: slogWriter{r.logger, name}})
+	sum, err := r.check(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := sdk.Launch(path, sdk.LaunchOptions{Logger: hclogFor(r.logger, name), Stderr: slogWriter{r.logger, name},
+		Env: pluginEnv(), CleanEnv: true, Checksum: sum})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPlugin, err)
 	}
@@ -175,6 +232,11 @@ func (r *registry) open(kind sdk.Kind, name string) (sdk.Plugin, func(), error) 
 		}
 	}
 	for _, err := range errs {
+		// A plugin file named as asked for, refused for its checksum: say so.
+		var u *UnverifiedError
+		if errors.As(err, &u) && filepath.Base(u.Path) == name {
+			return nil, nil, err
+		}
 		r.logger.Warn("plugin skipped", "error", err)
 	}
 	hint := ""

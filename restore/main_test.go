@@ -205,12 +205,19 @@ func TestBadInput(t *testing.T) {
 // directory, and checks that restore lists it and restores with it.
 func TestThirdPartyPlugin(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "example-euler"), "../plugins/examples/euler")
+	built := filepath.Join(t.TempDir(), "example-euler")
+	cmd := exec.Command("go", "build", "-o", built, "../plugins/examples/euler")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
 	env := []string{"RESTORE_PLUGIN_DIR=" + dir}
+	if code, stdout, stderr := restore(t, env, "plugins", "install", built); code != 0 || !strings.Contains(stdout, "installed") {
+		t.Fatalf("plugins install: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := restore(t, env, "plugins", "verify"); code != 0 || !strings.Contains(stdout, "ok") {
+		t.Fatalf("plugins verify: exit %d\n%s%s", code, stdout, stderr)
+	}
 	code, stdout, stderr := restore(t, env, "plugins", "list")
 	if code != 0 || !strings.Contains(stdout, "example-euler") || !strings.Contains(stdout, dir) {
 		t.Fatalf("plugins list: exit %d\n%s%s", code, stdout, stderr)
@@ -231,6 +238,26 @@ func TestThirdPartyPlugin(t *testing.T) {
 	truth, noisy := decode(t, fx+"/images/dog.png"), decode(t, fx+"/images/dog-noisy25.png")
 	if psnr8(truth, decode(t, out)) <= psnr8(truth, noisy) {
 		t.Fatalf("the plugin's result is no better than the input")
+	}
+
+	// A changed binary is refused, verify says so, --allow-unverified runs it.
+	installed := filepath.Join(dir, "example-euler")
+	f, err := os.OpenFile(installed, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{0})
+	f.Close()
+	if code, stdout, _ := restore(t, env, "plugins", "verify"); code != 1 || !strings.Contains(stdout, "mismatch") {
+		t.Fatalf("plugins verify after tampering: exit %d\n%s", code, stdout)
+	}
+	args := []string{"--task", "denoise", "--noise", "25", "--solver", "example-euler", "--steps", "2", "-f",
+		fx + "/images/dog-noisy25.png", "-o", out}
+	if code, _, stderr := restore(t, env, args...); code == 0 || !strings.Contains(stderr, "example-euler") {
+		t.Fatalf("a changed plugin ran: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := restore(t, env, append(args, "--allow-unverified")...); code != 0 {
+		t.Fatalf("--allow-unverified: exit %d: %s", code, stderr)
 	}
 }
 

@@ -68,6 +68,7 @@ type restoreFlags struct {
 	threads                  int
 	force, quiet, verbose    bool
 	progress                 string
+	allowUnverified          bool
 	version                  bool
 }
 
@@ -99,6 +100,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a line when stderr is a terminal), json (one object per evaluation), none")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log plugin and runtime details")
+	fs.BoolVar(&f.allowUnverified, "allow-unverified", false, "start third-party plugins without a matching recorded checksum (development only)")
 	fs.BoolVar(&f.version, "version", false, "print versions and exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, restoreUsage)
@@ -109,7 +111,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 
 func isUsage(err error) bool {
 	var u usageError
-	return errors.As(err, &u) || errors.Is(err, host.ErrBadInput) || errors.Is(err, host.ErrPluginNotFound) ||
+	return errors.As(err, &u) || errors.Is(err, host.ErrBadInput) || errors.Is(err, host.ErrPluginNotFound) || errors.Is(err, host.ErrUnverified) ||
 		errors.Is(err, sdk.ErrParam)
 }
 
@@ -342,7 +344,8 @@ func openHost(f restoreFlags, stderr io.Writer) (*host.Host, error) {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	h, err := host.Open(host.Config{Model: f.model, ORTLib: f.ortLib, PluginDir: f.pluginDir, Threads: f.threads, Logger: logger})
+	h, err := host.Open(host.Config{Model: f.model, ORTLib: f.ortLib, PluginDir: f.pluginDir, Threads: f.threads, Logger: logger,
+		AllowUnverified: f.allowUnverified})
 	if err != nil {
 		if errors.Is(err, host.ErrModel) && f.model != "" {
 			return nil, usageError{err}

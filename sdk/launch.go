@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os/exec"
@@ -17,8 +18,15 @@ type LaunchOptions struct {
 	// Stderr receives what the plugin writes to its standard error, line
 	// by line (nil discards it).
 	Stderr io.Writer
-	// Env is the plugin's environment (nil: the host's).
+	// Env is the plugin's environment. With CleanEnv unset the host's
+	// environment is added to it.
 	Env []string
+	// CleanEnv starts the plugin with Env only (and go-plugin's own
+	// variables), none of the host's environment.
+	CleanEnv bool
+	// Checksum, if set, is the SHA-256 the executable must have: go-plugin
+	// checks it (SecureConfig) before starting the process.
+	Checksum []byte
 }
 
 // Client is a running plugin process.
@@ -37,7 +45,13 @@ func Launch(path string, opts LaunchOptions) (*Client, error) {
 	}
 	cmd := exec.Command(path)
 	cmd.Env = opts.Env
+	var secure *plugin.SecureConfig
+	if opts.Checksum != nil {
+		secure = &plugin.SecureConfig{Checksum: opts.Checksum, Hash: sha256.New()}
+	}
 	c := plugin.NewClient(&plugin.ClientConfig{
+		SecureConfig:     secure,
+		SkipHostEnv:      opts.CleanEnv,
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: PluginSets(nil),
 		Cmd:              cmd,

@@ -37,7 +37,11 @@ func TestInHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "example-euler"), data, 0o755); err != nil {
+	src := filepath.Join(t.TempDir(), "example-euler")
+	if err := os.WriteFile(src, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := host.InstallPlugin(src, dir, false); err != nil { // records its checksum
 		t.Fatal(err)
 	}
 	f, err := os.Open("../../../fixtures/images/flower-noisy25.png")
