@@ -48,7 +48,15 @@ type Config struct {
 	Threads int
 	// Logger receives the host's and the plugins' log; nil discards it.
 	Logger *slog.Logger
+	// PluginTimeout bounds how long a plugin may go without progress: a
+	// guidance call, or a solver between two network evaluations. A plugin
+	// past it is stopped (its process killed) and the restoration fails
+	// with ErrPlugin. 0 means DefaultPluginTimeout; negative, no limit.
+	PluginTimeout time.Duration
 }
+
+// DefaultPluginTimeout is Config.PluginTimeout's default.
+const DefaultPluginTimeout = 5 * time.Minute
 
 // Host is an open restoration engine.
 type Host struct {

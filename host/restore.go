@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -41,7 +42,8 @@ type session struct {
 	mu           sync.Mutex
 	evals        int
 	modelErr     error
-	sampleSteps  []int // evaluations per sample
+	sampleSteps  []int         // evaluations per sample
+	timeout      time.Duration // plugin watchdog (0: none)
 }
 
 func (s *session) close() {
@@ -66,6 +68,12 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 	}
 	k := max(req.Samples, 1)
 	s.start, s.progress, s.total = start, req.Progress, s.steps*k
+	switch s.timeout = h.cfg.PluginTimeout; {
+	case s.timeout == 0:
+		s.timeout = DefaultPluginTimeout
+	case s.timeout < 0:
+		s.timeout = 0
+	}
 	s.sampleSteps = make([]int, k)
 
 	outs := make([]*sdk.Tensor, k)
@@ -190,12 +198,48 @@ func (h *Host) newSession(req Request) (*session, error) {
 
 // sample draws one posterior sample with the given seed; i numbers the
 // sample within the session.
-func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc) (*sdk.Tensor, error) {
+func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc) (out *sdk.Tensor, err error) {
+	// The watchdog runs while a plugin has the turn: during Begin and Guide,
+	// and while the solver works between evaluations; not while the
+	// network evaluates.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wd *time.Timer
+	turn := s.res.Guidance
+	var turnMu sync.Mutex
+	if s.timeout > 0 {
+		wd = time.AfterFunc(s.timeout, func() {
+			turnMu.Lock()
+			name := turn
+			turnMu.Unlock()
+			cancel(fmt.Errorf("%w: %s made no progress for %v; stopped", ErrPlugin, name, s.timeout))
+		})
+		defer wd.Stop()
+	}
+	handOver := func(name string, running bool) {
+		if wd == nil {
+			return
+		}
+		turnMu.Lock()
+		turn = name
+		turnMu.Unlock()
+		wd.Stop()
+		if running {
+			wd.Reset(s.timeout)
+		}
+	}
+	defer func() {
+		if cause := context.Cause(ctx); err != nil && errors.Is(cause, ErrPlugin) {
+			err = cause
+		}
+	}()
+
 	guider, err := s.guidance.Begin(ctx, sdk.Problem{Y: s.y, Operator: s.spec, SigmaY: s.sigmaY, Seed: seed}, s.guideParams)
 	if err != nil {
 		return nil, pluginError(ctx, s.res.Guidance, "begin", err)
 	}
 	defer guider.End()
+	handOver(s.res.Solver, true)
 
 	x := s.init.Clone()
 	if extra := s.sigmaStart*s.sigmaStart - initNoise(s.task, s.sigmaY); extra > 0 {
@@ -217,7 +261,9 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc)
 		s.mu.Lock()
 		step := s.sampleSteps[i]
 		s.mu.Unlock()
+		handOver("", false)
 		x0, err := eval(ctx, i, xt, sigma)
+		handOver(s.res.Guidance, true)
 		if err == nil && !x0.Finite() {
 			err = fmt.Errorf("%w: output has NaN or Inf at evaluation %d (σ=%g)", ErrModel, step+1, sigma)
 		}
@@ -228,6 +274,7 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc)
 			return nil, err
 		}
 		out, err := guider.Guide(ctx, sdk.GuideStep{X0: x0, Xt: xt, Sigma: sigma, Step: step})
+		handOver(s.res.Solver, true)
 		if err != nil {
 			return nil, pluginError(ctx, s.res.Guidance, "guide", err)
 		}
@@ -243,7 +290,7 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc)
 		s.mu.Unlock()
 		return out, nil
 	})
-	out, err := s.solver.Sample(ctx, guided, sdk.SampleRequest{X: x, SigmaMax: s.sigmaStart, SigmaMin: s.sigmaMin,
+	out, err = s.solver.Sample(ctx, guided, sdk.SampleRequest{X: x, SigmaMax: s.sigmaStart, SigmaMin: s.sigmaMin,
 		Steps: s.steps, Seed: seed, Params: s.solverParams})
 	if err != nil {
 		s.mu.Lock()

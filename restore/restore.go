@@ -69,6 +69,7 @@ type restoreFlags struct {
 	force, quiet, verbose    bool
 	progress                 string
 	allowUnverified          bool
+	pluginTimeout            time.Duration
 	version                  bool
 }
 
@@ -100,6 +101,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a line when stderr is a terminal), json (one object per evaluation), none")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log plugin and runtime details")
+	fs.DurationVar(&f.pluginTimeout, "plugin-timeout", host.DefaultPluginTimeout, "stop a plugin that makes no progress for this long (0: never)")
 	fs.BoolVar(&f.allowUnverified, "allow-unverified", false, "start third-party plugins without a matching recorded checksum (development only)")
 	fs.BoolVar(&f.version, "version", false, "print versions and exit")
 	fs.Usage = func() {
@@ -345,7 +347,7 @@ func openHost(f restoreFlags, stderr io.Writer) (*host.Host, error) {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	h, err := host.Open(host.Config{Model: f.model, ORTLib: f.ortLib, PluginDir: f.pluginDir, Threads: f.threads, Logger: logger,
-		AllowUnverified: f.allowUnverified})
+		AllowUnverified: f.allowUnverified, PluginTimeout: pluginTimeout(f.pluginTimeout)})
 	if err != nil {
 		if errors.Is(err, host.ErrModel) && f.model != "" {
 			return nil, usageError{err}
@@ -353,6 +355,14 @@ func openHost(f restoreFlags, stderr io.Writer) (*host.Host, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// pluginTimeout maps the flag's 0 (never) to host.Config's negative.
+func pluginTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // sameFile reports whether a and b name the same existing file.
