@@ -70,6 +70,7 @@ type restoreFlags struct {
 	progress                 string
 	allowUnverified          bool
 	pluginTimeout            time.Duration
+	maxPixels                int64
 	version                  bool
 }
 
@@ -101,6 +102,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a line when stderr is a terminal), json (one object per evaluation), none")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log plugin and runtime details")
+	fs.Int64Var(&f.maxPixels, "max-pixels", maxPixels, "refuse images with more pixels than this (checked from the file's header)")
 	fs.DurationVar(&f.pluginTimeout, "plugin-timeout", host.DefaultPluginTimeout, "stop a plugin that makes no progress for this long (0: never)")
 	fs.BoolVar(&f.allowUnverified, "allow-unverified", false, "start third-party plugins without a matching recorded checksum (development only)")
 	fs.BoolVar(&f.version, "version", false, "print versions and exit")
@@ -174,6 +176,10 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return usagef("%s already exists (use --force to overwrite it)", o)
 		}
 	}
+	if f.maxPixels < 1 {
+		return usagef("--max-pixels %d: want a positive number", f.maxPixels)
+	}
+	maxPixels = f.maxPixels
 	if f.noise != -1 && (f.noise < 0 || f.noise > 255) {
 		return usagef("--noise %g is outside [0, 255]", f.noise)
 	}
