@@ -1,0 +1,60 @@
+package host
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"testing"
+	"time"
+
+	"github.com/restorekit/restore/sdk/sdktest"
+)
+
+// TestSoak restores 50 small images in one host with an out-of-process
+// solver (a fresh plugin process per restoration): goroutines, open files
+// and heap must stay flat between the 10th and the 50th.
+func TestSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("soak test: skipped with -short")
+	}
+	built := sdktest.Build(t, "../fixtures/plugins/faulty")
+	src := filepath.Join(t.TempDir(), "faulty")
+	if data, err := os.ReadFile(built); err != nil || os.WriteFile(src, data, 0o755) != nil {
+		t.Fatal("copy the built plugin", err)
+	}
+	dir := t.TempDir()
+	if _, err := InstallPlugin(src, dir, false); err != nil {
+		t.Fatal(err)
+	}
+	h := openHost(t, Config{PluginDir: dir})
+	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 32, 24)
+	type usage struct {
+		goroutines, files int
+		heap              uint64
+	}
+	measure := func() usage {
+		time.Sleep(200 * time.Millisecond) // let exited plugins' goroutines wind down
+		goruntime.GC()
+		var m goruntime.MemStats
+		goruntime.ReadMemStats(&m)
+		fds, _ := os.ReadDir("/proc/self/fd")
+		return usage{goruntime.NumGoroutine(), len(fds), m.HeapAlloc}
+	}
+	var at10 usage
+	for i := 1; i <= 50; i++ {
+		_, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Noise: 25, Steps: 2,
+			Solver: "faulty", Seed: uint64(i)})
+		if err != nil {
+			t.Fatalf("restoration %d: %v", i, err)
+		}
+		if i == 10 {
+			at10 = measure()
+		}
+	}
+	at50 := measure()
+	t.Logf("after 10: %+v; after 50: %+v", at10, at50)
+	if at50.goroutines > at10.goroutines+5 || at50.files > at10.files+5 || at50.heap > at10.heap+32<<20 {
+		t.Fatalf("resources grew from %+v to %+v over 40 restorations", at10, at50)
+	}
+}
