@@ -46,6 +46,17 @@ type Config struct {
 	Plugins []sdk.Plugin
 	// Threads is the number of threads ONNX Runtime uses; 0 means every core.
 	Threads int
+	// Device picks the execution provider: DeviceAuto (the default: CUDA,
+	// then WebGPU, then the CPU, whichever ONNX Runtime can open first),
+	// DeviceCPU, DeviceCUDA or DeviceWebGPU. A named GPU device that is
+	// unavailable falls back to the CPU, with a log line, unless
+	// StrictDevice. Host.Device and Result.Device say which one runs.
+	Device string
+	// StrictDevice fails Open with ErrDevice instead of falling back.
+	StrictDevice bool
+	// CUDADeviceID and CUDAMemLimit (bytes, 0: no limit) configure CUDA.
+	CUDADeviceID int
+	CUDAMemLimit int64
 	// Logger receives the host's and the plugins' log; nil discards it.
 	Logger *slog.Logger
 	// PluginTimeout bounds how long a plugin may go without progress: a
@@ -127,7 +138,8 @@ func Open(cfg Config) (*Host, error) {
 		releaseRuntime()
 		return nil, err
 	}
-	m, err := loadModel(name, data, cfg.Threads)
+	m, err := loadModel(name, data, cfg.Threads, deviceOptions{device: cfg.Device, strict: cfg.StrictDevice,
+		cudaID: cfg.CUDADeviceID, cudaMem: cfg.CUDAMemLimit, logger: logger})
 	if err != nil {
 		releaseRuntime()
 		return nil, err
@@ -146,6 +158,10 @@ func (h *Host) Close() error {
 
 // RuntimeVersion is the version of the loaded ONNX Runtime library.
 func (h *Host) RuntimeVersion() string { return h.ortVersion }
+
+// Device returns the execution provider running the model: "cpu", "cuda"
+// or "webgpu".
+func (h *Host) Device() string { return h.model.device }
 
 // Model describes the loaded score model.
 func (h *Host) Model() ModelInfo { return h.model.info }
@@ -220,6 +236,7 @@ type Result struct {
 	NoiseEstimated bool    // Noise was estimated from the image
 	Evaluations    int     // network evaluations made
 	Method         string
+	Device         string // the execution provider that ran the network
 	Solver         string
 	Guidance       string
 	Elapsed        time.Duration

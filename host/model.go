@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"strconv"
@@ -73,11 +74,56 @@ func parseModelInfo(props map[string]string) (ModelInfo, error) {
 
 // model is a loaded score model: one long-lived ONNX Runtime session.
 type model struct {
-	info ModelInfo
-	sess *ort.DynamicAdvancedSession
+	info   ModelInfo
+	sess   *ort.DynamicAdvancedSession
+	device string // the execution provider that runs it
 }
 
-func loadModel(name string, data []byte, threads int) (*model, error) {
+// Devices that Config.Device names.
+const (
+	DeviceAuto   = "auto"   // CUDA, else WebGPU, else the CPU
+	DeviceCPU    = "cpu"    // ONNX Runtime's CPU provider
+	DeviceCUDA   = "cuda"   // NVIDIA GPUs (an ONNX Runtime built with CUDA)
+	DeviceWebGPU = "webgpu" // WebGPU through Dawn (Vulkan on Linux)
+)
+
+// ErrDevice reports a device that cannot run the model (with StrictDevice,
+// or when named explicitly and unavailable).
+var ErrDevice = errors.New("device unavailable")
+
+// deviceOptions holds what loadModel needs to choose an execution provider.
+type deviceOptions struct {
+	device  string // DeviceAuto, DeviceCPU, …
+	strict  bool   // fail instead of falling back
+	cudaID  int
+	cudaMem int64 // bytes, 0: ONNX Runtime's default
+	logger  *slog.Logger
+}
+
+// appendProvider adds one execution provider to opts.
+func appendProvider(opts *ort.SessionOptions, device string, d deviceOptions) error {
+	switch device {
+	case DeviceCUDA:
+		co, err := ort.NewCUDAProviderOptions()
+		if err != nil {
+			return err
+		}
+		defer co.Destroy()
+		set := map[string]string{"device_id": strconv.Itoa(d.cudaID)}
+		if d.cudaMem > 0 {
+			set["gpu_mem_limit"] = strconv.FormatInt(d.cudaMem, 10)
+		}
+		if err := co.Update(set); err != nil {
+			return err
+		}
+		return opts.AppendExecutionProviderCUDA(co)
+	case DeviceWebGPU:
+		return opts.AppendExecutionProvider("WebGPU", nil)
+	}
+	return nil
+}
+
+func loadModel(name string, data []byte, threads int, dev deviceOptions) (*model, error) {
 	meta, err := ort.GetModelMetadataWithONNXData(data)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrModel, name, err)
@@ -99,6 +145,36 @@ func loadModel(name string, data []byte, threads int) (*model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	candidates := []string{dev.device}
+	switch dev.device {
+	case "", DeviceAuto:
+		candidates = []string{DeviceCUDA, DeviceWebGPU, DeviceCPU}
+	case DeviceCPU, DeviceCUDA, DeviceWebGPU:
+		if !dev.strict && dev.device != DeviceCPU {
+			candidates = append(candidates, DeviceCPU)
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown device %q (auto, cpu, cuda or webgpu)", ErrDevice, dev.device)
+	}
+	var tried []string
+	for _, device := range candidates {
+		sess, err := newSession(data, threads, device, dev)
+		if err == nil {
+			if len(tried) > 0 && dev.logger != nil {
+				dev.logger.Info("execution provider", "device", device, "unavailable", strings.Join(tried, "; "))
+			}
+			return &model{info: info, sess: sess, device: device}, nil
+		}
+		if errors.Is(err, ErrModel) {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		tried = append(tried, device+": "+err.Error())
+	}
+	return nil, fmt.Errorf("%w: %s", ErrDevice, strings.Join(tried, "; "))
+}
+
+// newSession opens the model on one device.
+func newSession(data []byte, threads int, device string, dev deviceOptions) (*ort.DynamicAdvancedSession, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("session options: %w", err)
@@ -114,11 +190,17 @@ func loadModel(name string, data []byte, threads int) (*model, error) {
 	if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
 		return nil, fmt.Errorf("session config: %w", err)
 	}
+	if err := appendProvider(opts, device, dev); err != nil {
+		return nil, err
+	}
 	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, []string{"x", "sigma"}, []string{"denoised"}, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrModel, name, err)
+		if device == DeviceCPU {
+			return nil, fmt.Errorf("%w: %w", ErrModel, err)
+		}
+		return nil, err
 	}
-	return &model{info: info, sess: sess}, nil
+	return sess, nil
 }
 
 func readModelFile(path string) ([]byte, error) {

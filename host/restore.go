@@ -102,6 +102,7 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	res := s.res
+	res.Device = h.model.device
 	res.Evaluations = s.evals
 	if k == 1 {
 		res.Tensor = outs[0]
