@@ -52,6 +52,11 @@ type Config struct {
 	// unavailable falls back to the CPU, with a log line, unless
 	// StrictDevice. Host.Device and Result.Device say which one runs.
 	Device string
+	// TileSize is the side of the square tiles the network evaluates a
+	// larger photo in (rounded up to the model's size multiple), so its
+	// memory depends on the tile, not the photo; 0 means DefaultTileSize,
+	// negative never tiles. At least 192.
+	TileSize int
 	// StrictDevice fails Open with ErrDevice instead of falling back.
 	StrictDevice bool
 	// CUDADeviceID and CUDAMemLimit (bytes, 0: no limit) configure CUDA.
@@ -138,8 +143,19 @@ func Open(cfg Config) (*Host, error) {
 		releaseRuntime()
 		return nil, err
 	}
+	switch {
+	case cfg.TileSize == 0:
+		cfg.TileSize = DefaultTileSize
+	case cfg.TileSize > 0 && cfg.TileSize < 192:
+		releaseRuntime()
+		return nil, fmt.Errorf("%w: tile size %d, want at least 192", ErrBadInput, cfg.TileSize)
+	}
 	m, err := loadModel(name, data, cfg.Threads, deviceOptions{device: cfg.Device, strict: cfg.StrictDevice,
 		cudaID: cfg.CUDADeviceID, cudaMem: cfg.CUDAMemLimit, logger: logger})
+	if m != nil && cfg.TileSize > 0 {
+		k := m.info.SizeMultiple
+		m.tile = (cfg.TileSize + k - 1) / k * k
+	}
 	if err != nil {
 		releaseRuntime()
 		return nil, err

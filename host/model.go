@@ -77,6 +77,7 @@ type model struct {
 	info   ModelInfo
 	sess   *ort.DynamicAdvancedSession
 	device string // the execution provider that runs it
+	tile   int    // tile side (a multiple of the size multiple); 0: never tile
 }
 
 // Devices that Config.Device names.
@@ -223,9 +224,18 @@ func (m *model) denoise(ctx context.Context, x *sdk.Tensor, sigma float64) (*sdk
 	return out[0], nil
 }
 
-// denoiseBatch evaluates D(xs[i], sigmas[i]) for same-shaped inputs in one
-// network run.
+// denoiseBatch evaluates D(xs[i], sigmas[i]) for same-shaped inputs: in
+// one network run, or tile by tile when the image is larger than the tile.
 func (m *model) denoiseBatch(ctx context.Context, xs []*sdk.Tensor, sigmas []float64) ([]*sdk.Tensor, error) {
+	if m.tile > 0 && (xs[0].H > m.tile || xs[0].W > m.tile) {
+		return m.denoiseTiled(ctx, xs, sigmas)
+	}
+	return m.runBatch(ctx, xs, sigmas)
+}
+
+// runBatch evaluates same-shaped whole inputs in one network run, padding
+// them reflectively to the size multiple.
+func (m *model) runBatch(ctx context.Context, xs []*sdk.Tensor, sigmas []float64) ([]*sdk.Tensor, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,124 @@
+package host
+
+import (
+	"context"
+	"math"
+
+	"github.com/restorekit/restore/sdk"
+)
+
+// Tiling. A photo larger than the tile is denoised tile by tile: square
+// tiles of one fixed shape (so ONNX Runtime plans and allocates once),
+// overlapping by tileOverlap pixels, run tileBatch at a time, and blended
+// with weights that ramp linearly across each overlap, so no seam shows.
+// Memory for the network then depends on the tile, not the photo.
+const (
+	// DefaultTileSize is Config.TileSize's default.
+	DefaultTileSize = 512
+	tileOverlap     = 64
+	tileBatch       = 2
+)
+
+// tileStarts returns the starts of tiles of side t covering n pixels with
+// at least overlap pixels shared between neighbours, spread evenly.
+func tileStarts(n, t, overlap int) []int {
+	if n <= t {
+		return []int{0}
+	}
+	count := int(math.Ceil(float64(n-overlap) / float64(t-overlap)))
+	starts := make([]int, count)
+	for i := range starts {
+		starts[i] = int(math.Round(float64(i) * float64(n-t) / float64(count-1)))
+	}
+	return starts
+}
+
+// ramp is a tile's blending weight along one axis at position p of a tile
+// of side t starting at s in an image of n: rising across the overlap with
+// the previous tile, falling across the next, 1 elsewhere and at the image's
+// own edges.
+func ramp(p, s, t, n, overlap int) float64 {
+	w := 1.0
+	if s > 0 && p < overlap {
+		w = math.Min(w, (float64(p)+0.5)/float64(overlap))
+	}
+	if s+t < n && t-1-p < overlap {
+		w = math.Min(w, (float64(t-1-p)+0.5)/float64(overlap))
+	}
+	return w
+}
+
+// denoiseTiled evaluates each input tile by tile.
+func (m *model) denoiseTiled(ctx context.Context, xs []*sdk.Tensor, sigmas []float64) ([]*sdk.Tensor, error) {
+	t := m.tile
+	type tileRef struct {
+		item, y0, x0 int
+	}
+	var refs []tileRef
+	x := xs[0]
+	th, tw := min(t, x.H), min(t, x.W)
+	ys, xsStarts := tileStarts(x.H, th, tileOverlap), tileStarts(x.W, tw, tileOverlap)
+	for i := range xs {
+		for _, y0 := range ys {
+			for _, x0 := range xsStarts {
+				refs = append(refs, tileRef{i, y0, x0})
+			}
+		}
+	}
+	acc := make([][]float64, len(xs))
+	wsum := make([][]float64, len(xs))
+	for i := range xs {
+		acc[i] = make([]float64, x.Len())
+		wsum[i] = make([]float64, x.H*x.W)
+	}
+	for start := 0; start < len(refs); start += tileBatch {
+		group := refs[start:min(start+tileBatch, len(refs))]
+		in := make([]*sdk.Tensor, tileBatch)
+		sg := make([]float64, tileBatch)
+		for j := range in {
+			r := group[min(j, len(group)-1)] // a short last batch repeats a tile: one shape always
+			in[j] = cropTile(xs[r.item], r.y0, r.x0, th, tw)
+			sg[j] = sigmas[r.item]
+		}
+		outs, err := m.runBatch(ctx, in, sg)
+		if err != nil {
+			return nil, err
+		}
+		for j, r := range group {
+			o := outs[j]
+			for yy := 0; yy < th; yy++ {
+				wy := ramp(yy, r.y0, th, x.H, tileOverlap)
+				for xx := 0; xx < tw; xx++ {
+					w := wy * ramp(xx, r.x0, tw, x.W, tileOverlap)
+					p := (r.y0+yy)*x.W + r.x0 + xx
+					wsum[r.item][p] += w
+					for c := 0; c < x.C; c++ {
+						acc[r.item][c*x.H*x.W+p] += w * float64(o.Data[(c*th+yy)*tw+xx])
+					}
+				}
+			}
+		}
+	}
+	outs := make([]*sdk.Tensor, len(xs))
+	plane := x.H * x.W
+	for i := range xs {
+		out := sdk.NewTensor(x.C, x.H, x.W)
+		for j := range out.Data {
+			out.Data[j] = float32(acc[i][j] / wsum[i][j%plane])
+		}
+		outs[i] = out
+	}
+	return outs, nil
+}
+
+// cropTile copies the th×tw tile of x at (y0, x0).
+func cropTile(x *sdk.Tensor, y0, x0, th, tw int) *sdk.Tensor {
+	out := sdk.NewTensor(x.C, th, tw)
+	for c := 0; c < x.C; c++ {
+		for y := 0; y < th; y++ {
+			src := (c*x.H+y0+y)*x.W + x0
+			copy(out.Data[(c*th+y)*tw:(c*th+y+1)*tw], x.Data[src:src+tw])
+		}
+	}
+	return out
+}
