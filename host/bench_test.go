@@ -3,7 +3,12 @@ package host
 import (
 	"context"
 	"fmt"
+	"image"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/restorekit/restore/sdk"
 )
@@ -84,4 +89,53 @@ func BenchmarkSamples(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkOutOfProcess restores a 512×512 photo (deblurring, 20
+// evaluations of DDIM + DiffPIR) with the built-in plugins in process and
+// with the same code out of process (fixtures/plugins/oop), side by side;
+// each reports the share of time outside the network:
+//
+//	go test ./host -run '^$' -bench OutOfProcess -benchtime 3x
+func BenchmarkOutOfProcess(b *testing.B) {
+	dir := b.TempDir()
+	for _, name := range []string{"ddim", "diffpir"} {
+		src := filepath.Join(b.TempDir(), "oop-"+name)
+		cmd := exec.Command("go", "build", "-ldflags", "-X main.name="+name, "-o", src, "../fixtures/plugins/oop")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := InstallPlugin(src, dir, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := openHost(b, Config{Threads: 2, PluginDir: dir})
+	small := readPNG(b, fixtures+"/images/flower-blurred.png")
+	img := image.NewNRGBA(image.Rect(0, 0, 512, 512))
+	for y := 0; y < 512; y++ {
+		for x := 0; x < 512; x++ {
+			img.Set(x, y, small.At(x%256, y%256))
+		}
+	}
+	kernel := readKernelText(b, fixtures+"/kernels/motion15.txt")
+	for _, tc := range []struct{ name, solver, guidance string }{
+		{"in-process", "ddim", "diffpir"},
+		{"out-of-process", "oop-ddim", "oop-diffpir"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			req := Request{Task: Deblur, Image: img, Kernel: kernel, Noise: 2.55, Method: "diffpir",
+				Solver: tc.solver, Guidance: tc.guidance, Steps: 20}
+			var total, network time.Duration
+			for i := 0; i < b.N; i++ {
+				res, err := h.Restore(context.Background(), req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += res.Elapsed
+				network += res.NetworkTime
+			}
+			b.ReportMetric(100*(1-float64(network)/float64(total)), "%outside-network")
+		})
+	}
 }

@@ -256,6 +256,11 @@ type Result struct {
 	Solver         string
 	Guidance       string
 	Elapsed        time.Duration
+	// NetworkTime is the part of Elapsed spent evaluating the network
+	// (summed over samples; with several samples in one batch, the wait for
+	// the batch counts too). The rest is solvers, guidance, warm start and
+	// plugin traffic.
+	NetworkTime time.Duration
 }
 
 // pluginError classifies a plugin's error: cancellation and parameter errors

@@ -44,6 +44,7 @@ type session struct {
 	modelErr     error
 	sampleSteps  []int         // evaluations per sample
 	timeout      time.Duration // plugin watchdog (0: none)
+	network      time.Duration // spent in network evaluations
 }
 
 func (s *session) close() {
@@ -104,6 +105,7 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 	res := s.res
 	res.Device = h.model.device
 	res.Evaluations = s.evals
+	res.NetworkTime = s.network
 	if k == 1 {
 		res.Tensor = outs[0]
 	} else {
@@ -263,7 +265,11 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc)
 		step := s.sampleSteps[i]
 		s.mu.Unlock()
 		handOver("", false)
+		t0 := time.Now()
 		x0, err := eval(ctx, i, xt, sigma)
+		s.mu.Lock()
+		s.network += time.Since(t0)
+		s.mu.Unlock()
 		handOver(s.res.Guidance, true)
 		if err == nil && !x0.Finite() {
 			err = fmt.Errorf("%w: output has NaN or Inf at evaluation %d (σ=%g)", ErrModel, step+1, sigma)
