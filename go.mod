@@ -3,6 +3,7 @@ module github.com/restorekit/restore
 go 1.26.8
 
 require (
+	github.com/disintegration/imaging v1.6.2
 	github.com/fatih/color v1.13.0 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/hashicorp/go-hclog v1.6.3 // indirect

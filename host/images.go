@@ -53,6 +53,36 @@ func ImageFromTensor(t *sdk.Tensor) *image.NRGBA {
 	return img
 }
 
+// ImageFromTensor16 converts a 3×H×W (or 1×H×W) tensor in [-1, 1] to an
+// opaque 16-bit image, each value quantised to round((v+1)/2·65535) and
+// clipped to [0, 65535]: Result.Tensor at the precision of a 16-bit PNG or
+// TIFF, where ImageFromTensor gives 8 bits.
+func ImageFromTensor16(t *sdk.Tensor) *image.NRGBA64 {
+	img := image.NewNRGBA64(image.Rect(0, 0, t.W, t.H))
+	n := t.H * t.W
+	q := func(v float32) uint16 {
+		f := math.Round((float64(v) + 1) * 32767.5)
+		if !(f >= 0) { // also catches NaN
+			return 0
+		}
+		if f > 65535 {
+			return 65535
+		}
+		return uint16(f)
+	}
+	for i := 0; i < n; i++ {
+		r := q(t.Data[i])
+		g, b := r, r
+		if t.C >= 3 {
+			g, b = q(t.Data[n+i]), q(t.Data[2*n+i])
+		}
+		p := img.Pix[8*i : 8*i+8]
+		p[0], p[1], p[2], p[3] = uint8(r>>8), uint8(r), uint8(g>>8), uint8(g)
+		p[4], p[5], p[6], p[7] = uint8(b>>8), uint8(b), 0xff, 0xff
+	}
+	return img
+}
+
 // maskObserved turns a mask image (nonzero = missing, as OpenCV's inpaint
 // takes it) into a 1×H×W tensor that is 1 where a pixel was observed.
 func maskObserved(m image.Image) *sdk.Tensor {

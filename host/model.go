@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -149,7 +150,13 @@ func loadModel(name string, data []byte, threads int, dev deviceOptions) (*model
 	candidates := []string{dev.device}
 	switch dev.device {
 	case "", DeviceAuto:
-		candidates = []string{DeviceCUDA, DeviceWebGPU, DeviceCPU}
+		candidates = []string{DeviceCUDA}
+		if haveVulkan() {
+			// without a Vulkan loader WebGPU cannot start (and Dawn says so
+			// on stderr): do not try it
+			candidates = append(candidates, DeviceWebGPU)
+		}
+		candidates = append(candidates, DeviceCPU)
 	case DeviceCPU, DeviceCUDA, DeviceWebGPU:
 		if !dev.strict && dev.device != DeviceCPU {
 			candidates = append(candidates, DeviceCPU)
@@ -172,6 +179,19 @@ func loadModel(name string, data []byte, threads int, dev deviceOptions) (*model
 		tried = append(tried, device+": "+err.Error())
 	}
 	return nil, fmt.Errorf("%w: %s", ErrDevice, strings.Join(tried, "; "))
+}
+
+// haveVulkan reports whether a Vulkan loader (libvulkan.so.1), which
+// WebGPU needs on Linux, is on the library path.
+func haveVulkan() bool {
+	dirs := []string{"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib", "/lib/x86_64-linux-gnu"}
+	dirs = append(filepath.SplitList(os.Getenv("LD_LIBRARY_PATH")), dirs...)
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "libvulkan.so.1")); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // newSession opens the model on one device.

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/restorekit/restore/host"
+	"github.com/restorekit/restore/internal/imageio"
 	"github.com/restorekit/restore/sdk"
 	"github.com/restorekit/restore/sdk/operator"
 )
@@ -34,7 +35,7 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&missing, "missing", 0.7, "inpaint: share of pixels to remove at random")
 	fs.IntVar(&box, "box", 0, "inpaint: remove one centred square of this side instead of random pixels")
 	fs.Uint64Var(&seed, "seed", 1, "random seed")
-	fs.StringVarP(&output, "output", "o", "", "degraded image (.png); inpaint also writes OUTPUT's name + .mask.png, deblur --blur + .kernel.txt")
+	fs.StringVarP(&output, "output", "o", "", "degraded image (.png, .jpg, .tif; in the clean image's form); inpaint also writes OUTPUT's name + .mask.png, deblur --blur + .kernel.txt")
 	fs.BoolVarP(&force, "force", "f", false, "overwrite existing files")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: restore degrade --task TASK [flags] CLEAN -o DEGRADED\n\nExamples:\n  restore degrade --task denoise --noise 25 photo.png -o noisy.png\n  restore degrade --task deblur --blur gaussian:3 --noise 2.55 photo.png -o blurred.png\n  restore degrade --task inpaint --missing 0.7 photo.png -o holes.png   (writes holes.mask.png)\n  restore degrade --task sr --scale 4 photo.png -o small.png\n\nFlags:")
@@ -53,8 +54,7 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 	if noise < 0 || noise > 255 || missing < 0 || missing > 1 {
 		return usagef("degrade: --noise must be in [0, 255] and --missing in [0, 1]")
 	}
-	format, err := outputFormat(output)
-	if err != nil {
+	if _, err := imageio.FormatFromPath(output); err != nil {
 		return usagef("%s: %v", output, err)
 	}
 	stem := strings.TrimSuffix(output, filepath.Ext(output))
@@ -72,11 +72,11 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 			return usagef("%s already exists (use --force to overwrite it)", p)
 		}
 	}
-	img, err := readImage(fs.Arg(0))
+	in, err := imageio.Read(fs.Arg(0), maxPixels)
 	if err != nil {
 		return usagef("%s: %v", fs.Arg(0), err)
 	}
-	x := host.TensorFromImage(img)
+	x := host.TensorFromImage(in.Pix)
 	rng := sdk.NewRNG(seed)
 	switch task {
 	case "denoise":
@@ -130,7 +130,7 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 				}
 			}
 		}
-		if err := writeImage(stem+".mask.png", "png", mask); err != nil {
+		if err := imageio.Write(stem+".mask.png", mask, nil); err != nil {
 			return err
 		}
 	case "sr":
@@ -151,11 +151,29 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 	}
 	if noise > 0 {
 		s := noise / 127.5
-		for i := range x.Data {
-			x.Data[i] += float32(s * rng.Normal())
+		if in.Gray {
+			// A gray photo's noise is gray: one draw per pixel for all three
+			// channels, so the gray output has the std asked for.
+			n := x.H * x.W
+			for i := 0; i < n; i++ {
+				v := float32(s * rng.Normal())
+				for c := 0; c < x.C; c++ {
+					x.Data[c*n+i] += v
+				}
+			}
+		} else {
+			for i := range x.Data {
+				x.Data[i] += float32(s * rng.Normal())
+			}
 		}
 	}
-	if err := writeImage(output, format, host.ImageFromTensor(x)); err != nil {
+	// The degraded image takes the clean one's form: bit depth, gray, alpha
+	// (resized with it for sr), EXIF and ICC profile.
+	out := image.Image(host.ImageFromTensor(x))
+	if in.Depth16 {
+		out = host.ImageFromTensor16(x)
+	}
+	if err := imageio.Write(output, out, in); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s", output)

@@ -19,6 +19,7 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"github.com/restorekit/restore/host"
+	"github.com/restorekit/restore/internal/imageio"
 	"github.com/restorekit/restore/internal/suggest"
 )
 
@@ -203,12 +204,12 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		plots = append(plots, plot)
 		if sheet != nil {
-			if err := writeImage(filepath.Join(o.out, "sheet-"+t.dir+".png"), "png", contactSheet(sheet)); err != nil {
+			if err := imageio.Write(filepath.Join(o.out, "sheet-"+t.dir+".png"), contactSheet(sheet), nil); err != nil {
 				return err
 			}
 		}
 		if len(plot.series) > 0 {
-			if err := writeImage(filepath.Join(o.out, "psnr-"+t.dir+".png"), "png", psnrPlot(plot)); err != nil {
+			if err := imageio.Write(filepath.Join(o.out, "psnr-"+t.dir+".png"), psnrPlot(plot), nil); err != nil {
 				return err
 			}
 		}

@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"image/png"
-	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/restorekit/restore/internal/imageio"
 )
 
 // maxPixels bounds the images restore decodes (checked from the header);
@@ -24,31 +22,14 @@ var maxPixels int64 = 100_000_000
 // maxKernelSide bounds a blur kernel's width and height.
 const maxKernelSide = 255
 
-// readImage decodes a PNG or JPEG file, checking its size from the header first.
+// readImage decodes a PNG, JPEG or TIFF file upright (see imageio.Read),
+// checking its size against maxPixels from the header first.
 func readImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
+	im, err := imageio.Read(path, maxPixels)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	cfg, format, err := image.DecodeConfig(bufio.NewReader(f))
-	if err != nil {
-		return nil, fmt.Errorf("not a readable PNG or JPEG image (%v)", err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, fmt.Errorf("image has no pixels (%dx%d)", cfg.Width, cfg.Height)
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return nil, fmt.Errorf("image is %dx%d, over the limit of %d pixels", cfg.Width, cfg.Height, maxPixels)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	img, _, err := image.Decode(bufio.NewReader(f))
-	if err != nil {
-		return nil, fmt.Errorf("corrupt %s image (%v)", format, err)
-	}
-	return img, nil
+	return im.Pix, nil
 }
 
 // readKernel reads a point spread function: a gray PNG (8- or 16-bit,
@@ -150,53 +131,4 @@ func gaussianKernel(std float64) ([][]float64, error) {
 		}
 	}
 	return checkKernel(k)
-}
-
-// outputFormat returns the encoder for an output path's extension.
-func outputFormat(path string) (string, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".png":
-		return "png", nil
-	case ".jpg", ".jpeg":
-		return "jpeg", nil
-	}
-	return "", fmt.Errorf("unknown output format %q (use .png, .jpg or .jpeg)", filepath.Ext(path))
-}
-
-// writeImage writes img atomically: to a temporary file beside path, renamed
-// over it only once complete, so no half-written file is ever left.
-func writeImage(path, format string, img image.Image) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriter(tmp)
-	switch format {
-	case "png":
-		err = png.Encode(w, img)
-	case "jpeg":
-		err = jpeg.Encode(w, img, &jpeg.Options{Quality: 95})
-	default:
-		err = fmt.Errorf("unknown format %q", format)
-	}
-	if err != nil {
-		return err
-	}
-	if err = w.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

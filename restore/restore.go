@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/restorekit/restore/host"
+	"github.com/restorekit/restore/internal/imageio"
 	"github.com/restorekit/restore/internal/suggest"
 	"github.com/restorekit/restore/sdk"
 )
@@ -96,7 +98,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&f.model, "model", "", "ONNX score model (default: the built-in model)")
 	fs.StringVar(&f.ortLib, "ort-lib", "", "ONNX Runtime shared library (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the cache that make ort fills)")
 	fs.StringVar(&f.pluginDir, "plugin-dir", "", "third-party plugin directory (default: $RESTORE_PLUGIN_DIR or the user config dir)")
-	fs.StringVarP(&f.output, "output", "o", "", "output image (.png, .jpg)")
+	fs.StringVarP(&f.output, "output", "o", "", "output image (.png, .jpg, .tif): 16-bit, gray, alpha, EXIF and ICC profile as the input")
 	fs.IntVar(&f.threads, "threads", 0, "ONNX Runtime threads (default: all cores)")
 	fs.BoolVarP(&f.force, "force", "f", false, "overwrite OUTPUT if it exists")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
@@ -154,8 +156,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if f.output == "" {
 		return usagef("no output file: add -o OUTPUT")
 	}
-	format, err := outputFormat(f.output)
-	if err != nil {
+	if _, err := imageio.FormatFromPath(f.output); err != nil {
 		return usagef("%s: %v", f.output, err)
 	}
 	if same, _ := sameFile(input, f.output); same {
@@ -195,10 +196,11 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		params[k] = v
 	}
 
-	img, err := readImage(input)
+	in, err := imageio.Read(input, maxPixels)
 	if err != nil {
 		return usagef("%s: %v", input, err)
 	}
+	img := in.Pix
 	req := host.Request{Task: task, Image: img, Noise: f.noise, Method: f.method, Solver: f.solver, Guidance: f.guidance,
 		Params: params, Steps: f.steps, Seed: f.seed, StartSigma: f.start,
 		Samples: f.samples, KeepSamples: f.saveSamples}
@@ -281,15 +283,20 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if res.NoiseEstimated && !f.quiet {
 		fmt.Fprintf(stderr, "restore: estimated noise level %.2f (8-bit levels); pass --noise to set it\n", res.Noise)
 	}
-	if err := writeImage(f.output, format, res.Image); err != nil {
+	// The output takes the input's form: bit depth, gray, alpha, EXIF, ICC.
+	out := image.Image(res.Image)
+	if in.Depth16 {
+		out = host.ImageFromTensor16(res.Tensor)
+	}
+	if err := imageio.Write(f.output, out, in); err != nil {
 		return fmt.Errorf("%s: %w", f.output, err)
 	}
 	if res.Std != nil {
-		if err := writeImage(outputs[0], "png", host.StdImage(res.Std)); err != nil {
+		if err := imageio.Write(outputs[0], host.StdImage(res.Std), nil); err != nil {
 			return fmt.Errorf("%s: %w", outputs[0], err)
 		}
-		for i, im := range res.Samples {
-			if err := writeImage(outputs[1+i], format, im); err != nil {
+		for i, im := range res.Samples { // 8-bit from the host, in the output's form
+			if err := imageio.Write(outputs[1+i], im, in); err != nil {
 				return fmt.Errorf("%s: %w", outputs[1+i], err)
 			}
 		}
