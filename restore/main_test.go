@@ -157,6 +157,8 @@ func TestBadInput(t *testing.T) {
 		{"mask of another size", []string{"--task", "inpaint", "--mask", smallMask, blurred}, "100x80"},
 		{"unknown solver", []string{"--task", "denoise", "--solver", "eulr-maruyama", blurred}, `did you mean "euler-maruyama"`},
 		{"unknown guidance", []string{"--task", "denoise", "--guidance", "ddmn", blurred}, `did you mean "ddnm"`},
+		{"unknown device", []string{"--task", "denoise", "--device", "tpu", blurred}, "unknown device"},
+		{"tile too small", []string{"--task", "denoise", "--tile-size", "64", blurred}, "tile size 64"},
 		{"over the pixel limit", []string{"--task", "denoise", "--max-pixels", "1000", blurred}, "over the limit of 1000 pixels"},
 		{"sr without scale", []string{"--task", "sr", blurred}, "--scale"},
 		{"scale without sr", []string{"--task", "denoise", "--scale", "2", blurred}, "--scale goes with --task sr"},

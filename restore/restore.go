@@ -73,6 +73,9 @@ type restoreFlags struct {
 	allowUnverified          bool
 	pluginTimeout            time.Duration
 	maxPixels                int64
+	device                   string
+	strictDevice             bool
+	tileSize                 int
 	version                  bool
 }
 
@@ -104,6 +107,9 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a line when stderr is a terminal), json (one object per evaluation), none")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log plugin and runtime details")
+	fs.StringVar(&f.device, "device", host.DeviceAuto, "where the network runs: auto (CUDA, then WebGPU, then the CPU), cpu, cuda or webgpu")
+	fs.BoolVar(&f.strictDevice, "strict-device", false, "fail if --device is unavailable instead of falling back to the CPU")
+	fs.IntVar(&f.tileSize, "tile-size", host.DefaultTileSize, "evaluate the network on tiles of this side for larger photos (memory follows the tile; -1: never tile)")
 	fs.Int64Var(&f.maxPixels, "max-pixels", maxPixels, "refuse images with more pixels than this (checked from the file's header)")
 	fs.DurationVar(&f.pluginTimeout, "plugin-timeout", host.DefaultPluginTimeout, "stop a plugin that makes no progress for this long (0: never)")
 	fs.BoolVar(&f.allowUnverified, "allow-unverified", false, "start third-party plugins without a matching recorded checksum (development only)")
@@ -117,7 +123,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 
 func isUsage(err error) bool {
 	var u usageError
-	return errors.As(err, &u) || errors.Is(err, host.ErrBadInput) || errors.Is(err, host.ErrPluginNotFound) || errors.Is(err, host.ErrUnverified) ||
+	return errors.As(err, &u) || errors.Is(err, host.ErrBadInput) || errors.Is(err, host.ErrPluginNotFound) || errors.Is(err, host.ErrUnverified) || errors.Is(err, host.ErrDevice) ||
 		errors.Is(err, sdk.ErrParam)
 }
 
@@ -302,8 +308,8 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if !f.quiet {
-		fmt.Fprintf(stderr, "restore: wrote %s (method %s: %s + %s, %d evaluations, %.1fs)\n", f.output, res.Method, res.Solver, res.Guidance,
-			res.Evaluations, res.Elapsed.Round(100*time.Millisecond).Seconds())
+		fmt.Fprintf(stderr, "restore: wrote %s (method %s: %s + %s, %d evaluations on %s, %.1fs)\n", f.output, res.Method, res.Solver, res.Guidance,
+			res.Evaluations, res.Device, res.Elapsed.Round(100*time.Millisecond).Seconds())
 		if res.Std != nil {
 			var sum float64
 			for _, v := range res.Std.Data {
@@ -360,7 +366,8 @@ func openHost(f restoreFlags, stderr io.Writer) (*host.Host, error) {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	h, err := host.Open(host.Config{Model: f.model, ORTLib: f.ortLib, PluginDir: f.pluginDir, Threads: f.threads, Logger: logger,
-		AllowUnverified: f.allowUnverified, PluginTimeout: pluginTimeout(f.pluginTimeout)})
+		AllowUnverified: f.allowUnverified, PluginTimeout: pluginTimeout(f.pluginTimeout),
+		Device: f.device, StrictDevice: f.strictDevice, TileSize: f.tileSize})
 	if err != nil {
 		if errors.Is(err, host.ErrModel) && f.model != "" {
 			return nil, usageError{err}
