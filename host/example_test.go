@@ -2,8 +2,10 @@ package host_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
+	"os"
 
 	"github.com/restorekit/restore/host"
 )
@@ -35,4 +37,79 @@ func ExampleHost_Restore() {
 	}
 	fmt.Println(res.Image.Bounds().Size(), evals, "evaluations with", res.Solver, "and", res.Guidance)
 	// Output: (48,32) 5 evaluations with ddim and none
+}
+
+// Stop a restoration from its progress callback (or from anywhere, through
+// the context): Restore returns within one network evaluation with an error
+// that errors.Is recognises as context.Canceled.
+func ExampleHost_Restore_cancel() {
+	h, err := host.Open(host.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer h.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+	_, err = h.Restore(ctx, host.Request{
+		Task: host.Denoise, Image: img, Noise: 25, Steps: 100, StartSigma: 0.5,
+		Progress: func(p host.Progress) {
+			if p.Evaluation == 3 {
+				cancel()
+			}
+		},
+	})
+	fmt.Println(errors.Is(err, context.Canceled))
+	// Output: true
+}
+
+// Choose a preset and draw several posterior samples: the result is their
+// mean, and Std says per pixel how much they disagree.
+func ExampleHost_Restore_samples() {
+	h, err := host.Open(host.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer h.Close()
+
+	img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+	mask := image.NewGray(img.Bounds())
+	for i := range mask.Pix {
+		if i%3 == 0 {
+			mask.Pix[i] = 255 // a third of the pixels missing
+		}
+	}
+	res, err := h.Restore(context.Background(), host.Request{
+		Task: host.Inpaint, Image: img, Mask: mask, Noise: 0, Method: "dpir", Steps: 4, Samples: 3,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Method, res.Evaluations, "evaluations;", host.StdImage(res.Std).Bounds().Size(), "spread map")
+	// Output: dpir 12 evaluations; (32,32) spread map
+}
+
+// Use third-party plugins from a directory of your own; they must have been
+// installed there (host.InstallPlugin, or `restore plugins install`), which
+// records the checksum restore checks before starting them.
+func ExampleConfig_pluginDir() {
+	dir, err := os.MkdirTemp("", "plugins")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	h, err := host.Open(host.Config{PluginDir: dir})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer h.Close()
+	list, errs := h.Plugins()
+	fmt.Println(len(list) > 0, len(errs)) // the built-ins, and nothing refused
+	// Output: true 0
 }
