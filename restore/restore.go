@@ -26,6 +26,7 @@ const restoreUsage = `restore restores damaged photographs by diffusion-prior po
 
 Usage:
   restore --task TASK [flags] INPUT -o OUTPUT
+  restore --task TASK [flags] INPUT... | FOLDER [-r] -o OUTDIR
   restore methods
   restore plugins list | describe NAME
   restore degrade --task TASK [flags] INPUT -o OUTPUT
@@ -63,6 +64,7 @@ type restoreFlags struct {
 	params                   []string
 	seed                     uint64
 	samples                  int
+	recursive, skipExisting  bool
 	saveSamples              bool
 	start                    float64
 	model, ortLib, pluginDir string
@@ -103,6 +105,8 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&f.pluginDir, "plugin-dir", "", "third-party plugin directory (default: $RESTORE_PLUGIN_DIR or the user config dir)")
 	fs.StringVarP(&f.output, "output", "o", "", "output image (.png, .jpg, .tif): 16-bit, gray, alpha, EXIF and ICC profile as the input")
 	fs.IntVar(&f.threads, "threads", 0, "ONNX Runtime threads (default: all cores)")
+	fs.BoolVarP(&f.recursive, "recursive", "r", false, "with a folder as INPUT, also restore the images in its subfolders (kept under -o DIR)")
+	fs.BoolVar(&f.skipExisting, "skip-existing", false, "leave outputs that already exist as they are (batches can be resumed)")
 	fs.BoolVarP(&f.force, "force", "f", false, "overwrite OUTPUT if it exists")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (a line when stderr is a terminal), json (one object per evaluation), none")
@@ -143,10 +147,6 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.Usage()
 		return usagef("no INPUT image given")
 	}
-	if fs.NArg() > 1 {
-		return usagef("one INPUT image at a time, got %d (%s)", fs.NArg(), strings.Join(fs.Args(), " "))
-	}
-	input := fs.Arg(0)
 	task := host.Task(f.task)
 	switch task {
 	case host.Denoise, host.Deblur, host.Inpaint, host.SR:
@@ -162,11 +162,16 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if f.output == "" {
 		return usagef("no output file: add -o OUTPUT")
 	}
-	if _, err := imageio.FormatFromPath(f.output); err != nil {
-		return usagef("%s: %v", f.output, err)
-	}
-	if same, _ := sameFile(input, f.output); same {
-		return usagef("%s: output would overwrite the input", f.output)
+	batch := fs.NArg() > 1 || f.recursive || isDir(fs.Arg(0))
+	if !batch {
+		if _, err := imageio.FormatFromPath(f.output); err != nil {
+			return usagef("%s: %v", f.output, err)
+		}
+		if same, _ := sameFile(fs.Arg(0), f.output); same {
+			return usagef("%s: output would overwrite the input", f.output)
+		}
+	} else if fi, err := os.Stat(f.output); err == nil && !fi.IsDir() {
+		return usagef("%s: with several inputs or a folder, -o names a folder (it is a file)", f.output)
 	}
 	if f.progress != "auto" && f.progress != "json" && f.progress != "none" {
 		return usagef("--progress %q: want auto, json or none", f.progress)
@@ -177,10 +182,11 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if f.saveSamples && f.samples < 2 {
 		return usagef("--save-samples needs --samples 2 or more")
 	}
-	outputs := extraOutputs(f.output, f.samples, f.saveSamples)
-	for _, o := range append([]string{f.output}, outputs...) {
-		if _, err := os.Stat(o); err == nil && !f.force {
-			return usagef("%s already exists (use --force to overwrite it)", o)
+	if !batch {
+		for _, o := range append([]string{f.output}, extraOutputs(f.output, f.samples, f.saveSamples)...) {
+			if _, err := os.Stat(o); err == nil && !f.force && !f.skipExisting {
+				return usagef("%s already exists (use --force to overwrite it)", o)
+			}
 		}
 	}
 	if f.maxPixels < 1 {
@@ -201,22 +207,18 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		params[k] = v
 	}
-
-	in, err := imageio.Read(input, maxPixels)
-	if err != nil {
-		return usagef("%s: %v", input, err)
-	}
-	img := in.Pix
-	req := host.Request{Task: task, Image: img, Noise: f.noise, Method: f.method, Solver: f.solver, Guidance: f.guidance,
+	// The request without its image: the same for every file.
+	base := host.Request{Task: task, Noise: f.noise, Method: f.method, Solver: f.solver, Guidance: f.guidance,
 		Params: params, Steps: f.steps, Seed: f.seed, StartSigma: f.start,
 		Samples: f.samples, KeepSamples: f.saveSamples}
+	var err error
 	switch task {
 	case host.Deblur:
 		switch {
 		case f.kernel != "" && f.blur != "":
 			return usagef("give --kernel or --blur, not both")
 		case f.kernel != "":
-			if req.Kernel, err = readKernel(f.kernel); err != nil {
+			if base.Kernel, err = readKernel(f.kernel); err != nil {
 				return usagef("%s: %v", f.kernel, err)
 			}
 		case f.blur != "":
@@ -225,7 +227,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if kind != "gaussian" || perr != nil {
 				return usagef("--blur %q: want gaussian:STD, e.g. gaussian:3", f.blur)
 			}
-			if req.Kernel, err = gaussianKernel(std); err != nil {
+			if base.Kernel, err = gaussianKernel(std); err != nil {
 				return usagef("--blur %s: %v", f.blur, err)
 			}
 		default:
@@ -235,15 +237,9 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if f.mask == "" {
 			return usagef("--task inpaint needs --mask FILE")
 		}
-		m, err := readImage(f.mask)
-		if err != nil {
+		if base.Mask, err = readImage(f.mask); err != nil {
 			return usagef("%s: %v", f.mask, err)
 		}
-		if m.Bounds().Dx() != img.Bounds().Dx() || m.Bounds().Dy() != img.Bounds().Dy() {
-			return usagef("%s: mask is %dx%d but %s is %dx%d", f.mask, m.Bounds().Dx(), m.Bounds().Dy(),
-				input, img.Bounds().Dx(), img.Bounds().Dy())
-		}
-		req.Mask = m
 	}
 	if f.kernel != "" && task != host.Deblur || f.mask != "" && task != host.Inpaint {
 		return usagef("--kernel goes with --task deblur and --mask with --task inpaint")
@@ -252,9 +248,17 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if f.scale < 2 || f.scale > host.MaxScale {
 			return usagef("--task sr needs --scale 2 to %d (got %d)", host.MaxScale, f.scale)
 		}
-		req.Scale = f.scale
+		base.Scale = f.scale
 	} else if f.scale != 0 {
 		return usagef("--scale goes with --task sr")
+	}
+	var jobs []job
+	if batch {
+		if jobs, err = batchJobs(fs.Args(), f.output, f.recursive); err != nil {
+			return err
+		}
+	} else {
+		jobs = []job{{input: fs.Arg(0), output: f.output}}
 	}
 
 	h, err := openHost(f, stderr)
@@ -262,6 +266,146 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer h.Close()
+	if !batch {
+		if f.skipExisting {
+			if _, err := os.Stat(f.output); err == nil {
+				fmt.Fprintf(stderr, "restore: %s exists; skipped\n", f.output)
+				return nil
+			}
+		}
+		return restoreFile(ctx, h, f, base, jobs[0], stderr)
+	}
+	failed, skipped, done := 0, 0, 0
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		exists := false
+		for _, o := range append([]string{j.output}, extraOutputs(j.output, f.samples, f.saveSamples)...) {
+			if _, err := os.Stat(o); err == nil {
+				exists = true
+			}
+		}
+		switch {
+		case exists && f.skipExisting:
+			skipped++
+			continue
+		case exists && !f.force:
+			fmt.Fprintf(stderr, "restore: %s: %s already exists (use --force to overwrite it, or --skip-existing)\n", j.input, j.output)
+			failed++
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(j.output), 0o755); err != nil {
+			fmt.Fprintf(stderr, "restore: %s: %v\n", j.input, err)
+			failed++
+			continue
+		}
+		if err := restoreFile(ctx, h, f, base, j, stderr); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "restore: %v\n", err)
+			failed++
+			continue
+		}
+		done++
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("stopped after %d of %d files: %w", done, len(jobs), err)
+	}
+	if !f.quiet {
+		fmt.Fprintf(stderr, "restore: %d restored, %d skipped, %d failed (of %d files)\n", done, skipped, failed, len(jobs))
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files failed", failed, len(jobs))
+	}
+	return nil
+}
+
+// job is one input file and where its restoration goes.
+type job struct{ input, output string }
+
+// imageExts are the extensions a folder's files must have to be restored.
+var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".tif": true, ".tiff": true}
+
+// batchJobs lists the files to restore: each file input goes to OUT/its
+// name; a folder's images go to OUT/their path inside it (all levels with
+// recursive, its top level otherwise).
+func batchJobs(inputs []string, out string, recursive bool) ([]job, error) {
+	var jobs []job
+	seen := map[string]string{}
+	add := func(in, rel string) error {
+		o := filepath.Join(out, rel)
+		if prev, dup := seen[o]; dup {
+			return usagef("%s and %s would both be written to %s", prev, in, o)
+		}
+		seen[o] = in
+		jobs = append(jobs, job{input: in, output: o})
+		return nil
+	}
+	for _, in := range inputs {
+		fi, err := os.Stat(in)
+		if err != nil {
+			return nil, usagef("%s: %v", in, err)
+		}
+		if !fi.IsDir() {
+			if err := add(in, filepath.Base(in)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		err = filepath.WalkDir(in, func(p string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if p != in && !recursive {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !imageExts[strings.ToLower(filepath.Ext(p))] || strings.HasPrefix(d.Name(), ".") {
+				return nil
+			}
+			rel, err := filepath.Rel(in, p)
+			if err != nil {
+				return err
+			}
+			return add(p, rel)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, usagef("no images (%s) in %s", "png, jpg, jpeg, tif, tiff", strings.Join(inputs, " "))
+	}
+	return jobs, nil
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// restoreFile restores one file with the shared request and writes its
+// outputs. Errors name the file.
+func restoreFile(ctx context.Context, h *host.Host, f restoreFlags, req host.Request, j job, stderr io.Writer) error {
+	input := j.input
+	in, err := imageio.Read(input, maxPixels)
+	if err != nil {
+		return usagef("%s: %v", input, err)
+	}
+	img := in.Pix
+	req.Image = img
+	if req.Mask != nil {
+		m := req.Mask
+		if m.Bounds().Dx() != img.Bounds().Dx() || m.Bounds().Dy() != img.Bounds().Dy() {
+			return usagef("%s: mask is %dx%d but %s is %dx%d", f.mask, m.Bounds().Dx(), m.Bounds().Dy(),
+				input, img.Bounds().Dx(), img.Bounds().Dy())
+		}
+	}
+	outputs := extraOutputs(j.output, f.samples, f.saveSamples)
 
 	terminal := isTerminal(stderr) && f.progress == "auto" && !f.quiet
 	switch {
@@ -287,15 +431,15 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if res.NoiseEstimated && !f.quiet {
-		fmt.Fprintf(stderr, "restore: estimated noise level %.2f (8-bit levels); pass --noise to set it\n", res.Noise)
+		fmt.Fprintf(stderr, "restore: %s: estimated noise level %.2f (8-bit levels); pass --noise to set it\n", input, res.Noise)
 	}
 	// The output takes the input's form: bit depth, gray, alpha, EXIF, ICC.
 	out := image.Image(res.Image)
 	if in.Depth16 {
 		out = host.ImageFromTensor16(res.Tensor)
 	}
-	if err := imageio.Write(f.output, out, in); err != nil {
-		return fmt.Errorf("%s: %w", f.output, err)
+	if err := imageio.Write(j.output, out, in); err != nil {
+		return fmt.Errorf("%s: %w", j.output, err)
 	}
 	if res.Std != nil {
 		if err := imageio.Write(outputs[0], host.StdImage(res.Std), nil); err != nil {
@@ -308,7 +452,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	if !f.quiet {
-		fmt.Fprintf(stderr, "restore: wrote %s (method %s: %s + %s, %d evaluations on %s, %.1fs)\n", f.output, res.Method, res.Solver, res.Guidance,
+		fmt.Fprintf(stderr, "restore: wrote %s (method %s: %s + %s, %d evaluations on %s, %.1fs)\n", j.output, res.Method, res.Solver, res.Guidance,
 			res.Evaluations, res.Device, res.Elapsed.Round(100*time.Millisecond).Seconds())
 		if res.Std != nil {
 			var sum float64
@@ -316,7 +460,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				sum += float64(v)
 			}
 			fmt.Fprintf(stderr, "restore: %s is the mean of %d samples; their spread is in %s (%d gray levels per 8-bit level; mean %.2f levels)\n",
-				f.output, f.samples, outputs[0], host.StdScale, sum/float64(len(res.Std.Data)))
+				j.output, f.samples, outputs[0], host.StdScale, sum/float64(len(res.Std.Data)))
 		}
 	}
 	return nil
