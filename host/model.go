@@ -151,9 +151,10 @@ func loadModel(name string, data []byte, threads int, dev deviceOptions) (*model
 	switch dev.device {
 	case "", DeviceAuto:
 		candidates = []string{DeviceCUDA}
-		if haveVulkan() {
-			// without a Vulkan loader WebGPU cannot start (and Dawn says so
-			// on stderr): do not try it
+		if haveVulkan() && haveGPUDevice() {
+			// Without a Vulkan loader WebGPU cannot start (and Dawn says so
+			// on stderr); without a GPU it would run on a software
+			// rasteriser, tens of times slower than the CPU provider.
 			candidates = append(candidates, DeviceWebGPU)
 		}
 		candidates = append(candidates, DeviceCPU)
@@ -192,6 +193,17 @@ func haveVulkan() bool {
 		}
 	}
 	return false
+}
+
+// haveGPUDevice reports whether the kernel exposes a GPU: a DRM render
+// node or an NVIDIA device.
+func haveGPUDevice() bool {
+	nodes, _ := filepath.Glob("/dev/dri/renderD*")
+	if len(nodes) > 0 {
+		return true
+	}
+	_, err := os.Stat("/dev/nvidia0")
+	return err == nil
 }
 
 // newSession opens the model on one device.
