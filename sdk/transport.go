@@ -73,16 +73,29 @@ func checkServable(p Plugin) error {
 	return nil
 }
 
-// ServerOptions are the gRPC server options both sides use (message size limits).
+// ServerOptions are the gRPC server options both sides use (message size
+// limits, flow-control windows).
 func ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes)}
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.InitialWindowSize(flowWindow), grpc.InitialConnWindowSize(flowWindow),
+		grpc.ReadBufferSize(ioBuffer), grpc.WriteBufferSize(ioBuffer)}
 }
 
 // DialOptions are the gRPC dial options both sides use (message size limits).
 func DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))}
+		grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
+		grpc.WithInitialWindowSize(flowWindow), grpc.WithInitialConnWindowSize(flowWindow),
+		grpc.WithReadBufferSize(ioBuffer), grpc.WithWriteBufferSize(ioBuffer)}
 }
+
+// flowWindow and ioBuffer size HTTP/2 flow control and socket buffers for
+// messages of megabytes (a 512×512 RGB tensor is 3 MB): with gRPC's 64 kB
+// defaults every tensor crossed in dozens of window updates.
+const (
+	flowWindow = 16 << 20
+	ioBuffer   = 1 << 20
+)
 
 // PluginSets is the go-plugin VersionedPlugins map. A plugin passes its
 // implementation; the host passes nil and dispenses "info", then "solver" or
