@@ -4,18 +4,30 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/restorekit/restore/internal/pb"
 )
 
 // tensorToPB encodes a tensor for the wire (little-endian float32).
+// littleEndian: the wire format is little-endian float32, which on such
+// machines is the memory layout itself, copied as bytes.
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
 func tensorToPB(t *Tensor) *pb.Tensor {
 	if t == nil {
 		return nil
 	}
 	buf := make([]byte, 4*len(t.Data))
-	for i, v := range t.Data {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	if littleEndian && len(t.Data) > 0 {
+		copy(buf, unsafe.Slice((*byte)(unsafe.Pointer(&t.Data[0])), len(buf)))
+	} else {
+		for i, v := range t.Data {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
 	}
 	return &pb.Tensor{C: int32(t.C), H: int32(t.H), W: int32(t.W), Data: buf}
 }
@@ -36,6 +48,10 @@ func tensorFromPB(m *pb.Tensor) (*Tensor, error) {
 	}
 	t := &Tensor{C: c, H: h, W: w, Data: make([]float32, n)}
 	d := m.GetData()
+	if littleEndian {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&t.Data[0])), len(d)), d)
+		return t, nil
+	}
 	for i := range t.Data {
 		t.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(d[4*i:]))
 	}
