@@ -9,7 +9,6 @@ import (
 	"github.com/restorekit/restore/internal/pb"
 )
 
-// tensorToPB encodes a tensor for the wire (little-endian float32).
 // littleEndian: the wire format is little-endian float32, which on such
 // machines is the memory layout itself, copied as bytes.
 var littleEndian = func() bool {
@@ -17,6 +16,7 @@ var littleEndian = func() bool {
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
 
+// tensorToPB encodes a tensor for the wire (little-endian float32).
 func tensorToPB(t *Tensor) *pb.Tensor {
 	if t == nil {
 		return nil
