@@ -1,14 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/restorekit/restore/internal/imageio"
 )
 
 // metric is a score that JSON writes as a number, or null when it is not
@@ -156,29 +156,9 @@ func fmtMetric(m metric, prec int) string {
 
 // writeFileAtomic writes data to a temporary file beside path and renames it
 // over path once complete.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
+func writeFileAtomic(path string, data []byte) error {
+	return imageio.WriteAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriter(tmp)
-	if _, err = w.Write(data); err != nil {
-		return err
-	}
-	if err = w.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }

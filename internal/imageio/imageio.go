@@ -253,6 +253,35 @@ func Write(path string, img image.Image, like *Image) (err error) {
 		}
 	}
 
+	return WriteAtomic(path, func(bw io.Writer) error {
+		w := bw
+		if len(meta) > 0 {
+			iw.w, iw.extra = bw, meta
+			w = iw
+		}
+		var err error
+		switch format {
+		case "png":
+			err = png.Encode(w, out)
+		case "jpeg":
+			err = jpeg.Encode(w, out, &jpeg.Options{Quality: JPEGQuality})
+		case "tiff":
+			err = tiff.Encode(w, out, &tiff.Options{Compression: tiff.Deflate})
+		}
+		if err != nil {
+			return fmt.Errorf("encoding %s: %w", strings.ToUpper(format), err)
+		}
+		if len(meta) > 0 && !iw.done {
+			return errors.New("encoder output too short to place the metadata")
+		}
+		return nil
+	})
+}
+
+// WriteAtomic writes a file through write: into a temporary file beside
+// path, renamed over path only once complete (mode 0644), so no reader ever
+// sees half a file and a failure leaves none behind.
+func WriteAtomic(path string, write func(io.Writer) error) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
@@ -264,24 +293,8 @@ func Write(path string, img image.Image, like *Image) (err error) {
 		}
 	}()
 	bw := bufio.NewWriter(tmp)
-	var w io.Writer = bw
-	if len(meta) > 0 {
-		iw.w, iw.extra = bw, meta
-		w = iw
-	}
-	switch format {
-	case "png":
-		err = png.Encode(w, out)
-	case "jpeg":
-		err = jpeg.Encode(w, out, &jpeg.Options{Quality: JPEGQuality})
-	case "tiff":
-		err = tiff.Encode(w, out, &tiff.Options{Compression: tiff.Deflate})
-	}
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", strings.ToUpper(format), err)
-	}
-	if len(meta) > 0 && !iw.done {
-		return errors.New("encoder output too short to place the metadata")
+	if err = write(bw); err != nil {
+		return err
 	}
 	if err = bw.Flush(); err != nil {
 		return err
