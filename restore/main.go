@@ -5,7 +5,7 @@
 //	restore --task deblur --kernel psf.png blurred.png -o sharp.png
 //	restore --task inpaint --mask holes.png damaged.png -o filled.png
 //	restore plugins list
-//	restore eval --cases CASES/denoise25
+//	restore eval --set CASES --task denoise25 --method diffpir,dpir --steps 5,10
 package main
 
 import (

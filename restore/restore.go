@@ -30,7 +30,7 @@ Usage:
   restore methods
   restore plugins list | describe NAME
   restore degrade --task TASK [flags] INPUT -o OUTPUT
-  restore eval --cases CASES/TASK [flags]
+  restore eval --set CASES [--task T] [--method M] [--steps N] [flags]
   restore version
 
 Tasks, with an example each:
