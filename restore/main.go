@@ -4,6 +4,8 @@
 //	restore --task denoise --noise 25 noisy.png -o clean.png
 //	restore --task deblur --kernel psf.png blurred.png -o sharp.png
 //	restore --task inpaint --mask holes.png damaged.png -o filled.png
+//	restore --task sr --scale 4 small.png -o large.png
+//	restore methods
 //	restore plugins list
 //	restore eval --set CASES --task denoise25 --method diffpir,dpir --steps 5,10
 package main

@@ -1,6 +1,9 @@
 package operator
 
 import (
+	"runtime"
+	"sync"
+
 	"gonum.org/v1/gonum/dsp/fourier"
 )
 
@@ -20,16 +23,27 @@ func fastSize(n int) int {
 	}
 }
 
-// fft2 computes unnormalised 2-D complex FFTs of an h×w grid, row-major.
-// It is not safe for concurrent use; operators make one per call.
+// fft2 computes unnormalised 2-D complex FFTs of an h×w grid, row-major,
+// rows and then columns split across the available cores (each worker has
+// its own transforms: gonum's are not safe for concurrent use). An fft2 is
+// not safe for concurrent use; operators make one per call.
 type fft2 struct {
-	h, w     int
+	h, w    int
+	workers []fftWorker
+}
+
+type fftWorker struct {
 	row, col *fourier.CmplxFFT
 	buf      []complex128
 }
 
 func newFFT2(h, w int) *fft2 {
-	return &fft2{h: h, w: w, row: fourier.NewCmplxFFT(w), col: fourier.NewCmplxFFT(h), buf: make([]complex128, h)}
+	n := max(1, min(runtime.GOMAXPROCS(0), 8, h, w))
+	f := &fft2{h: h, w: w, workers: make([]fftWorker, n)}
+	for i := range f.workers {
+		f.workers[i] = fftWorker{row: fourier.NewCmplxFFT(w), col: fourier.NewCmplxFFT(h), buf: make([]complex128, h)}
+	}
+	return f
 }
 
 // forward transforms g in place.
@@ -44,26 +58,49 @@ func (f *fft2) inverse(g []complex128) {
 	}
 }
 
+// parallel runs fn(worker, lo, hi) over [0, n) split across the workers.
+func (f *fft2) parallel(n int, fn func(w *fftWorker, lo, hi int)) {
+	k := len(f.workers)
+	if k == 1 {
+		fn(&f.workers[0], 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range k {
+		lo, hi := i*n/k, (i+1)*n/k
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(&f.workers[i], lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
 func (f *fft2) apply(g []complex128, inv bool) {
-	for y := 0; y < f.h; y++ {
-		r := g[y*f.w : (y+1)*f.w]
-		if inv {
-			f.row.Sequence(r, r)
-		} else {
-			f.row.Coefficients(r, r)
+	f.parallel(f.h, func(wk *fftWorker, lo, hi int) {
+		for y := lo; y < hi; y++ {
+			r := g[y*f.w : (y+1)*f.w]
+			if inv {
+				wk.row.Sequence(r, r)
+			} else {
+				wk.row.Coefficients(r, r)
+			}
 		}
-	}
-	for x := 0; x < f.w; x++ {
-		for y := 0; y < f.h; y++ {
-			f.buf[y] = g[y*f.w+x]
+	})
+	f.parallel(f.w, func(wk *fftWorker, lo, hi int) {
+		for x := lo; x < hi; x++ {
+			for y := 0; y < f.h; y++ {
+				wk.buf[y] = g[y*f.w+x]
+			}
+			if inv {
+				wk.col.Sequence(wk.buf, wk.buf)
+			} else {
+				wk.col.Coefficients(wk.buf, wk.buf)
+			}
+			for y := 0; y < f.h; y++ {
+				g[y*f.w+x] = wk.buf[y]
+			}
 		}
-		if inv {
-			f.col.Sequence(f.buf, f.buf)
-		} else {
-			f.col.Coefficients(f.buf, f.buf)
-		}
-		for y := 0; y < f.h; y++ {
-			g[y*f.w+x] = f.buf[y]
-		}
-	}
+	})
 }
