@@ -84,3 +84,56 @@ func countExe(path string) int {
 	}
 	return n
 }
+
+// TestInterruptBatch interrupts a batch during its second file: the first
+// output stays, complete; nothing else is written; no temporary file is left.
+func TestInterruptBatch(t *testing.T) {
+	in := t.TempDir()
+	for _, name := range []string{"a.png", "b.png", "c.png"} {
+		data, err := os.ReadFile(fx + "/images/dog-noisy25.png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(in, name), data, 0o644)
+	}
+	out := t.TempDir()
+	cmd := exec.Command(bin, "--task", "denoise", "--noise", "25", "--steps", "50", "--start-sigma", "0.5",
+		"--progress", "json", in, "-o", out)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "b.png") { // the second file is under way
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("restore exited 0 after SIGINT")
+	}
+	entries, _ := os.ReadDir(out)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) == 0 || names[0] != "a.png" || len(names) > 2 {
+		t.Fatalf("outputs after the interrupt: %v, want a.png (and b.png only if it finished)", names)
+	}
+	for _, n := range names {
+		if strings.HasSuffix(n, ".tmp") || strings.HasPrefix(n, ".") {
+			t.Fatalf("temporary file %s left behind", n)
+		}
+		if _, err := readImage(filepath.Join(out, n)); err != nil {
+			t.Fatalf("%s is not a complete image: %v", n, err)
+		}
+	}
+}
