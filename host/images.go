@@ -27,21 +27,22 @@ func TensorFromImage(img image.Image) *sdk.Tensor {
 	return t
 }
 
+// level quantises a model-space value in [-1, 1] to an integer level in
+// [0, top]: round((v+1)/2·top), clipped; NaN gives 0.
+func level(v float32, top float64) float64 {
+	f := math.Round((float64(v) + 1) * top / 2)
+	if !(f >= 0) { // also catches NaN
+		return 0
+	}
+	return math.Min(f, top)
+}
+
 // ImageFromTensor converts a 3×H×W (or 1×H×W) tensor in [-1, 1] to an 8-bit
 // image, clipping and rounding as a PNG writer would.
 func ImageFromTensor(t *sdk.Tensor) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, t.W, t.H))
 	n := t.H * t.W
-	q := func(v float32) uint8 {
-		f := math.Round((float64(v) + 1) * 127.5)
-		if !(f >= 0) { // also catches NaN
-			return 0
-		}
-		if f > 255 {
-			return 255
-		}
-		return uint8(f)
-	}
+	q := func(v float32) uint8 { return uint8(level(v, 255)) }
 	for i := 0; i < n; i++ {
 		r := q(t.Data[i])
 		g, b := r, r
@@ -60,16 +61,7 @@ func ImageFromTensor(t *sdk.Tensor) *image.NRGBA {
 func ImageFromTensor16(t *sdk.Tensor) *image.NRGBA64 {
 	img := image.NewNRGBA64(image.Rect(0, 0, t.W, t.H))
 	n := t.H * t.W
-	q := func(v float32) uint16 {
-		f := math.Round((float64(v) + 1) * 32767.5)
-		if !(f >= 0) { // also catches NaN
-			return 0
-		}
-		if f > 65535 {
-			return 65535
-		}
-		return uint16(f)
-	}
+	q := func(v float32) uint16 { return uint16(level(v, 65535)) }
 	for i := 0; i < n; i++ {
 		r := q(t.Data[i])
 		g, b := r, r
