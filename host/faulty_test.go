@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/restorekit/restore/sdk/sdktest"
 )
 
 // TestFaultyPlugins runs a plugin that panics, exits, hangs, or returns a
@@ -17,16 +15,7 @@ import (
 // the host carries on (the next restoration starts a fresh process), and
 // no plugin process is left behind.
 func TestFaultyPlugins(t *testing.T) {
-	built := sdktest.Build(t, "../fixtures/plugins/faulty")
-	src := filepath.Join(t.TempDir(), "faulty")
-	if data, err := os.ReadFile(built); err != nil || os.WriteFile(src, data, 0o755) != nil {
-		t.Fatal("copy the built plugin", err)
-	}
-	dir := t.TempDir()
-	path, err := InstallPlugin(src, dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, path := installFixturePlugin(t, "faulty")
 	h := openHost(t, Config{PluginDir: dir, PluginTimeout: 2 * time.Second})
 	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 24, 16)
 	restore := func(mode string) error {

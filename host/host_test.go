@@ -20,7 +20,6 @@ import (
 
 	"github.com/restorekit/restore/fixtures/models"
 	"github.com/restorekit/restore/sdk"
-	"github.com/restorekit/restore/sdk/sdktest"
 )
 
 const fixtures = "../fixtures"
@@ -356,15 +355,7 @@ func (b *logBuffer) String() string {
 // TestPluginStderrReachesTheLog runs a third-party plugin that writes to
 // stderr and finds its line in the host's log.
 func TestPluginStderrReachesTheLog(t *testing.T) {
-	dir := t.TempDir()
-	built := sdktest.Build(t, "../fixtures/plugins/chatty")
-	bin := filepath.Join(t.TempDir(), "chatty")
-	if data, err := os.ReadFile(built); err != nil || os.WriteFile(bin, data, 0o755) != nil {
-		t.Fatal("copy the built plugin", err)
-	}
-	if _, err := InstallPlugin(bin, dir, false); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := installFixturePlugin(t, "chatty")
 	var logs logBuffer
 	h := openHost(t, Config{PluginDir: dir, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 32, 32)

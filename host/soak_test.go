@@ -3,12 +3,9 @@ package host
 import (
 	"context"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"testing"
 	"time"
-
-	"github.com/restorekit/restore/sdk/sdktest"
 )
 
 // TestSoak restores 50 small images in one host with an out-of-process
@@ -18,15 +15,7 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak test: skipped with -short")
 	}
-	built := sdktest.Build(t, "../fixtures/plugins/faulty")
-	src := filepath.Join(t.TempDir(), "faulty")
-	if data, err := os.ReadFile(built); err != nil || os.WriteFile(src, data, 0o755) != nil {
-		t.Fatal("copy the built plugin", err)
-	}
-	dir := t.TempDir()
-	if _, err := InstallPlugin(src, dir, false); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := installFixturePlugin(t, "faulty")
 	h := openHost(t, Config{PluginDir: dir})
 	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 32, 24)
 	type usage struct {

@@ -16,11 +16,7 @@ import (
 // runs; changed afterwards, it is refused with how to approve it again;
 // AllowUnverified runs it anyway.
 func TestPluginTrust(t *testing.T) {
-	built := sdktest.Build(t, "../fixtures/plugins/chatty")
-	bin := filepath.Join(t.TempDir(), "chatty") // install takes the file's name
-	if data, err := os.ReadFile(built); err != nil || os.WriteFile(bin, data, 0o755) != nil {
-		t.Fatal("copy the built plugin", err)
-	}
+	bin := buildFixturePlugin(t, "chatty")
 	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 16, 16)
 	req := Request{Task: Denoise, Image: img, Noise: 25, Steps: 2, Solver: "chatty"}
 	dir := t.TempDir()
@@ -94,4 +90,32 @@ func TestPluginEnvironment(t *testing.T) {
 			t.Fatalf("plugin environment carries %q", kv)
 		}
 	}
+}
+
+// buildFixturePlugin builds fixtures/plugins/NAME into a file named NAME
+// (install takes the file's name) and returns its path.
+func buildFixturePlugin(t testing.TB, name string) string {
+	t.Helper()
+	built := sdktest.Build(t, "../fixtures/plugins/"+name)
+	bin := filepath.Join(t.TempDir(), name)
+	data, err := os.ReadFile(built)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// installFixturePlugin builds fixtures/plugins/NAME and installs it into a
+// fresh plugin directory; it returns the directory and the installed path.
+func installFixturePlugin(t testing.TB, name string) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	path, err := InstallPlugin(buildFixturePlugin(t, name), dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
 }
