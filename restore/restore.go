@@ -261,6 +261,13 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		jobs = []job{{input: fs.Arg(0), output: f.output}}
 	}
 
+	// On a terminal, bars show progress and everything else prints above them.
+	var bar *bars
+	if isTerminal(stderr) && f.progress == "auto" && !f.quiet {
+		bar = newBars(stderr, len(jobs))
+		defer bar.close()
+		stderr = bar
+	}
 	h, err := openHost(f, stderr)
 	if err != nil {
 		return err
@@ -273,42 +280,28 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				return nil
 			}
 		}
-		return restoreFile(ctx, h, f, base, jobs[0], stderr)
+		return restoreFile(ctx, h, f, base, jobs[0], stderr, bar)
 	}
 	failed, skipped, done := 0, 0, 0
 	for _, j := range jobs {
 		if ctx.Err() != nil {
 			break
 		}
-		exists := false
-		for _, o := range append([]string{j.output}, extraOutputs(j.output, f.samples, f.saveSamples)...) {
-			if _, err := os.Stat(o); err == nil {
-				exists = true
-			}
+		err := batchFile(ctx, h, f, base, j, stderr, bar)
+		if bar != nil {
+			bar.done()
 		}
 		switch {
-		case exists && f.skipExisting:
+		case err == errSkipped:
 			skipped++
-			continue
-		case exists && !f.force:
-			fmt.Fprintf(stderr, "restore: %s: %s already exists (use --force to overwrite it, or --skip-existing)\n", j.input, j.output)
-			failed++
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(j.output), 0o755); err != nil {
-			fmt.Fprintf(stderr, "restore: %s: %v\n", j.input, err)
-			failed++
-			continue
-		}
-		if err := restoreFile(ctx, h, f, base, j, stderr); err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
+		case err != nil && ctx.Err() != nil:
+			return err
+		case err != nil:
 			fmt.Fprintf(stderr, "restore: %v\n", err)
 			failed++
-			continue
+		default:
+			done++
 		}
-		done++
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("stopped after %d of %d files: %w", done, len(jobs), err)
@@ -320,6 +313,30 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%d of %d files failed", failed, len(jobs))
 	}
 	return nil
+}
+
+// errSkipped is batchFile's answer for an output that exists, with --skip-existing.
+var errSkipped = errors.New("skipped")
+
+// batchFile restores one file of a batch, refusing to overwrite an existing
+// output without --force.
+func batchFile(ctx context.Context, h *host.Host, f restoreFlags, req host.Request, j job, stderr io.Writer, bar *bars) error {
+	exists := false
+	for _, o := range append([]string{j.output}, extraOutputs(j.output, f.samples, f.saveSamples)...) {
+		if _, err := os.Stat(o); err == nil {
+			exists = true
+		}
+	}
+	switch {
+	case exists && f.skipExisting:
+		return errSkipped
+	case exists && !f.force:
+		return fmt.Errorf("%s: %s already exists (use --force to overwrite it, or --skip-existing)", j.input, j.output)
+	}
+	if err := os.MkdirAll(filepath.Dir(j.output), 0o755); err != nil {
+		return fmt.Errorf("%s: %w", j.input, err)
+	}
+	return restoreFile(ctx, h, f, req, j, stderr, bar)
 }
 
 // job is one input file and where its restoration goes.
@@ -390,7 +407,8 @@ func isDir(path string) bool {
 
 // restoreFile restores one file with the shared request and writes its
 // outputs. Errors name the file.
-func restoreFile(ctx context.Context, h *host.Host, f restoreFlags, req host.Request, j job, stderr io.Writer) error {
+// bar, when not nil, shows the restoration's progress.
+func restoreFile(ctx context.Context, h *host.Host, f restoreFlags, req host.Request, j job, stderr io.Writer, bar *bars) error {
 	input := j.input
 	in, err := imageio.Read(input, maxPixels)
 	if err != nil {
@@ -407,7 +425,6 @@ func restoreFile(ctx context.Context, h *host.Host, f restoreFlags, req host.Req
 	}
 	outputs := extraOutputs(j.output, f.samples, f.saveSamples)
 
-	terminal := isTerminal(stderr) && f.progress == "auto" && !f.quiet
 	switch {
 	case f.progress == "json":
 		enc := json.NewEncoder(stderr)
@@ -415,15 +432,10 @@ func restoreFile(ctx context.Context, h *host.Host, f restoreFlags, req host.Req
 			enc.Encode(progressLine{File: input, Evaluation: p.Evaluation, Total: p.Total, Sigma: p.Sigma,
 				Elapsed: p.Elapsed.Seconds()})
 		}
-	case terminal:
-		req.Progress = func(p host.Progress) {
-			fmt.Fprintf(stderr, "\r%s: evaluation %d/%d (σ=%.3f, %.1fs)  ", filepath.Base(input), p.Evaluation, p.Total, p.Sigma, p.Elapsed.Seconds())
-		}
+	case bar != nil:
+		req.Progress = bar.image(input)
 	}
 	res, err := h.Restore(ctx, req)
-	if terminal {
-		fmt.Fprint(stderr, "\r\033[K")
-	}
 	if err != nil {
 		if errors.Is(err, host.ErrBadInput) {
 			return fmt.Errorf("%s: %w", input, err)
