@@ -77,9 +77,13 @@ $(CASES)/inpaint_box128/manifest.json:
 $(CASES)/sr4/manifest.json:
 	/usr/bin/python3 train/extra_cases.py --bench $(SHARED)/bench --clean $(SHARED)/data/eval/CBSD68 --out $(CASES)
 
-## fuzz: run each fuzz target for FUZZTIME (the seeds also run in make test)
+## fuzz: run each fuzz target for FUZZTIME (the seeds also run in make test; .ci/run runs
+## this after the tests). A crasher is written to the package's testdata/fuzz and stays there
+## as a regression case.
 FUZZTIME ?= 30s
 fuzz:
+	$(GO) test ./internal/imageio -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/psf -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sdk -run '^$$' -fuzz '^FuzzTensorFromPB$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./sdk -run '^$$' -fuzz '^FuzzOperatorFromPB$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./host -run '^$$' -fuzz '^FuzzParseModelInfo$$' -fuzztime $(FUZZTIME)
