@@ -30,6 +30,8 @@ func TestFaultyPlugins(t *testing.T) {
 		{"hang-later", "no progress"},
 		{"shape", "returned"},
 		{"nan", "NaN"},
+		{"spawn-hang", "no progress"}, // its child is counted below
+		{"spawn-panic", "faulty"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
@@ -44,7 +46,7 @@ func TestFaultyPlugins(t *testing.T) {
 			}
 		})
 	}
-	// every process started from the plugin's path is gone
+	// every process started from the plugin's path is gone, children too
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		n := processesOf(t, path)

@@ -32,6 +32,7 @@ type LaunchOptions struct {
 // Client is a running plugin process.
 type Client struct {
 	c      *plugin.Client
+	pid    int // the plugin's process, leader of its own process group
 	plugin Plugin
 }
 
@@ -45,6 +46,7 @@ func Launch(path string, opts LaunchOptions) (*Client, error) {
 	}
 	cmd := exec.Command(path)
 	cmd.Env = opts.Env
+	ownGroup(cmd)
 	var secure *plugin.SecureConfig
 	if opts.Checksum != nil {
 		secure = &plugin.SecureConfig{Checksum: opts.Checksum, Hash: sha256.New()}
@@ -61,17 +63,20 @@ func Launch(path string, opts LaunchOptions) (*Client, error) {
 		Logger:           logger,
 		SyncStderr:       opts.Stderr,
 	})
+	cl := &Client{c: c}
 	rpc, err := c.Client()
+	if cmd.Process != nil {
+		cl.pid = cmd.Process.Pid
+	}
 	if err != nil {
-		c.Kill()
+		cl.Kill()
 		return nil, fmt.Errorf("plugin %s: start: %w", path, err)
 	}
-	p, err := Dispense(rpc)
-	if err != nil {
-		c.Kill()
+	if cl.plugin, err = Dispense(rpc); err != nil {
+		cl.Kill()
 		return nil, fmt.Errorf("plugin %s: %w", path, err)
 	}
-	return &Client{c: c, plugin: p}, nil
+	return cl, nil
 }
 
 // Plugin returns the plugin, a Solver or a Guidance.
@@ -80,5 +85,9 @@ func (c *Client) Plugin() Plugin { return c.plugin }
 // Exited reports whether the plugin process has exited.
 func (c *Client) Exited() bool { return c.c.Exited() }
 
-// Kill stops the plugin process (gracefully first, then by force).
-func (c *Client) Kill() { c.c.Kill() }
+// Kill stops the plugin process (gracefully first, then by force) and any
+// process it started.
+func (c *Client) Kill() {
+	c.c.Kill()
+	killGroup(c.pid)
+}
