@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/cmplx"
+	"slices"
+	"sync"
 
 	"github.com/restorekit/restore/sdk"
 )
@@ -28,6 +30,7 @@ type Blur struct {
 	rows      []tap        // seamless border taps, see smoothTaps
 	cols      []tap
 	circular  bool
+	cache     proxCache
 	// Epsilon regularises PseudoInverse: conj(K)/(|K|² + Epsilon).
 	Epsilon float64
 }
@@ -281,7 +284,10 @@ func (b *Blur) Adjoint(y *sdk.Tensor) *sdk.Tensor {
 }
 
 // Prox returns argmin_x ‖k ∗ x − y‖²/(2σ_y²) + (ρ/2)‖x − z‖² in closed form:
-// X = (conj(K)·Y/σ_y² + ρ·Z) / (|K|²/σ_y² + ρ) on the FFT grid.
+// X = (conj(K)·Y/σ_y² + ρ·Z) / (|K|²/σ_y² + ρ) on the FFT grid. The first
+// term depends only on y and σ_y, which stay the same through a
+// restoration: it is kept from the previous call (for grids up to
+// maxCachedGrid), so a call costs two FFTs per channel pair, not three.
 func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 	if sigmaY < minSigmaY {
 		sigmaY = minSigmaY
@@ -289,24 +295,66 @@ func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 	a := 1 / (sigmaY * sigmaY)
 	out := sdk.NewTensor(z.C, z.H, z.W)
 	f := newFFT2(b.gh, b.gw)
-	gy := make([]complex128, b.gh*b.gw)
+	data := b.dataTerm(f, y, a)
 	gz := make([]complex128, b.gh*b.gw)
 	b.pairs(z.C, func(c0, c1 int) {
-		b.extendSmooth(gy, y, c0, false)
 		b.extendSmooth(gz, z, c0, false)
 		if c1 >= 0 {
-			b.extendSmooth(gy, y, c1, true)
 			b.extendSmooth(gz, z, c1, true)
 		}
-		f.forward(gy)
 		f.forward(gz)
-		for i := range gy {
-			gy[i] = (cmplx.Conj(b.kf[i])*gy[i]*complex(a, 0) + complex(rho, 0)*gz[i]) / complex(a*b.k2[i]+rho, 0)
+		d := data[c0/2]
+		for i, g := range gz {
+			inv := 1 / (a*b.k2[i] + rho)
+			gz[i] = complex((real(d[i])+rho*real(g))*inv, (imag(d[i])+rho*imag(g))*inv)
 		}
-		f.inverse(gy)
-		b.cropInto(out, gy, c0, c1)
+		f.inverse(gz)
+		b.cropInto(out, gz, c0, c1)
 	})
 	return out
+}
+
+// maxCachedGrid bounds the grid points (over all channel pairs) of the data
+// term Prox keeps between calls: 16 M points, 256 MB.
+const maxCachedGrid = 16 << 20
+
+// proxCache is the data term a·conj(K)·Y of the last Prox call, per channel
+// pair, with the measurement and weight it was computed for.
+type proxCache struct {
+	mu   sync.Mutex
+	y    []float32
+	a    float64
+	data [][]complex128
+}
+
+// dataTerm returns a·conj(K)·Y for each channel pair of y, from the cache
+// when y and a are those of the previous call.
+func (b *Blur) dataTerm(f *fft2, y *sdk.Tensor, a float64) [][]complex128 {
+	c := &b.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.data != nil && c.a == a && slices.Equal(c.y, y.Data) {
+		return c.data
+	}
+	data := make([][]complex128, 0, (y.C+1)/2)
+	b.pairs(y.C, func(c0, c1 int) {
+		g := make([]complex128, b.gh*b.gw)
+		b.extendSmooth(g, y, c0, false)
+		if c1 >= 0 {
+			b.extendSmooth(g, y, c1, true)
+		}
+		f.forward(g)
+		for i := range g {
+			g[i] = cmplx.Conj(b.kf[i]) * g[i] * complex(a, 0)
+		}
+		data = append(data, g)
+	})
+	if len(data)*b.gh*b.gw <= maxCachedGrid {
+		c.y, c.a, c.data = slices.Clone(y.Data), a, data
+	} else {
+		c.y, c.data = nil, nil
+	}
+	return data
 }
 
 // PseudoInverse returns the regularised inverse filter conj(K)·Y/(|K|² + Epsilon):

@@ -168,6 +168,32 @@ func TestProxOptimality(t *testing.T) {
 	}
 }
 
+// TestBlurProxKeepsNoStaleMeasurement: Prox keeps its data term between
+// calls; a measurement changed in place, or a new σ_y, must not reuse it.
+func TestBlurProxKeepsNoStaleMeasurement(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	k := randTensor(r, 1, 5, 7)
+	for i := range k.Data {
+		k.Data[i] = float32(math.Abs(float64(k.Data[i])))
+	}
+	cached, err := NewBlur(k, 33, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, y := randTensor(r, 3, 33, 30), randTensor(r, 3, 33, 30)
+	cached.Prox(z, y, 0.1, 2)
+	y.Data[100] += 0.5
+	for _, sigma := range []float64{0.1, 0.2, 0.2} {
+		fresh, _ := NewBlur(k, 33, 30)
+		got, want := cached.Prox(z, y, sigma, 2), fresh.Prox(z, y, sigma, 2)
+		for i := range got.Data {
+			if got.Data[i] != want.Data[i] {
+				t.Fatalf("σ_y=%g: pixel %d is %g, a fresh operator gives %g", sigma, i, got.Data[i], want.Data[i])
+			}
+		}
+	}
+}
+
 // TestBlurMatchesDirectConvolution compares the FFT blur with a slow, obviously
 // correct spatial convolution using scipy.ndimage.convolve's conventions
 // (kernel flipped, centre at k/2, mode 'reflect').
@@ -291,9 +317,19 @@ func BenchmarkBlurProx(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	x := sdk.NewRNG(1).Noise(3, 512, 512, 0.5)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		op.Prox(x, x, 0.01, 10)
+	y := sdk.NewRNG(1).Noise(3, 512, 512, 0.5)
+	z := sdk.NewRNG(2).Noise(3, 512, 512, 0.5)
+	// A restoration calls Prox with one measurement throughout ("same-y");
+	// "new-y" changes it every call.
+	for _, fresh := range []bool{false, true} {
+		name := map[bool]string{false: "same-y", true: "new-y"}[fresh]
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if fresh {
+					y.Data[0] = float32(i)
+				}
+				op.Prox(z, y, 0.01, 10)
+			}
+		})
 	}
 }
