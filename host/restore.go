@@ -242,6 +242,9 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc)
 		return nil, pluginError(ctx, s.res.Guidance, "begin", err)
 	}
 	defer guider.End()
+	// Xt goes only to guidance that reads it: out of process it is another
+	// image-sized message per evaluation.
+	usesXt := s.guidance.Info().UsesXt
 	handOver(s.res.Solver, true)
 
 	x := s.init.Clone()
@@ -280,7 +283,11 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc)
 			s.mu.Unlock()
 			return nil, err
 		}
-		out, err := guider.Guide(ctx, sdk.GuideStep{X0: x0, Xt: xt, Sigma: sigma, Step: step})
+		gs := sdk.GuideStep{X0: x0, Sigma: sigma, Step: step}
+		if usesXt {
+			gs.Xt = xt
+		}
+		out, err := guider.Guide(ctx, gs)
 		handOver(s.res.Solver, true)
 		if err != nil {
 			return nil, pluginError(ctx, s.res.Guidance, "guide", err)

@@ -59,7 +59,8 @@ func tensorFromPB(m *pb.Tensor) (*Tensor, error) {
 }
 
 func infoToPB(in Info) *pb.PluginInfo {
-	out := &pb.PluginInfo{Name: in.Name, Version: in.Version, Kind: string(in.Kind), Summary: in.Summary, Protocol: ProtocolVersion}
+	out := &pb.PluginInfo{Name: in.Name, Version: in.Version, Kind: string(in.Kind), Summary: in.Summary, Protocol: ProtocolVersion,
+		UsesXt: in.UsesXt}
 	for _, p := range in.Params {
 		out.Params = append(out.Params, &pb.Param{Name: p.Name, Type: string(p.Type), Default: p.Default,
 			Min: p.Min, Max: p.Max, Choices: p.Choices, Doc: p.Doc})
@@ -68,7 +69,8 @@ func infoToPB(in Info) *pb.PluginInfo {
 }
 
 func infoFromPB(m *pb.PluginInfo) Info {
-	out := Info{Name: m.GetName(), Version: m.GetVersion(), Kind: Kind(m.GetKind()), Summary: m.GetSummary()}
+	out := Info{Name: m.GetName(), Version: m.GetVersion(), Kind: Kind(m.GetKind()), Summary: m.GetSummary(),
+		UsesXt: m.GetUsesXt()}
 	for _, p := range m.GetParams() {
 		out.Params = append(out.Params, Param{Name: p.GetName(), Type: ParamType(p.GetType()), Default: p.GetDefault(),
 			Min: p.GetMin(), Max: p.GetMax(), Choices: p.GetChoices(), Doc: p.GetDoc()})

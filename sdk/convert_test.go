@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"math"
+	"reflect"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -81,5 +82,14 @@ func TestOperatorScaleSaturates(t *testing.T) {
 		if got := wireOperator(t, OperatorSpec{Kind: OpDownsample, Scale: int(tc.in)}).Scale; int64(got) != tc.want {
 			t.Errorf("scale %d arrived as %d, want %d", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestInfoCrossesTheWire(t *testing.T) {
+	in := Info{Name: "g", Version: "1.2.3", Kind: KindGuidance, Summary: "s", UsesXt: true,
+		Params: []Param{FloatParam("lambda", 1, 0, 10, "weight")}}
+	out := infoFromPB(infoToPB(in))
+	if !reflect.DeepEqual(in, out) {
+		t.Fatalf("got %+v, want %+v", out, in)
 	}
 }

@@ -68,6 +68,10 @@ type Info struct {
 	Kind    Kind
 	Summary string // one line
 	Params  []Param
+	// UsesXt, for guidance, asks for GuideStep.Xt, the noisy sample behind
+	// each estimate. Without it Xt is nil and, out of process, one
+	// image-sized message per evaluation is saved.
+	UsesXt bool
 }
 
 // ErrParam reports a parameter value a plugin does not accept.

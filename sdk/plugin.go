@@ -84,7 +84,7 @@ type Problem struct {
 // GuideStep is one denoiser evaluation to be made consistent with the problem.
 type GuideStep struct {
 	X0    *Tensor // the denoiser's estimate x̂₀ = D(xt, σ); the guider may overwrite it
-	Xt    *Tensor // the noisy sample it came from
+	Xt    *Tensor // the noisy sample it came from; nil unless the guidance's Info sets UsesXt
 	Sigma float64 // σ of Xt
 	Step  int     // index of this evaluation in the session, from 0
 }

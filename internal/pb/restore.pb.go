@@ -229,6 +229,7 @@ type PluginInfo struct {
 	Summary       string                 `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"`
 	Params        []*Param               `protobuf:"bytes,5,rep,name=params,proto3" json:"params,omitempty"`
 	Protocol      uint32                 `protobuf:"varint,6,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	UsesXt        bool                   `protobuf:"varint,7,opt,name=uses_xt,json=usesXt,proto3" json:"uses_xt,omitempty"` // guidance reads GuideRequest.xt
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -303,6 +304,13 @@ func (x *PluginInfo) GetProtocol() uint32 {
 		return x.Protocol
 	}
 	return 0
+}
+
+func (x *PluginInfo) GetUsesXt() bool {
+	if x != nil {
+		return x.UsesXt
+	}
+	return false
 }
 
 type OperatorSpec struct {
@@ -776,7 +784,7 @@ const file_internal_pb_restore_proto_rawDesc = "" +
 	"\x03min\x18\x04 \x01(\x01R\x03min\x12\x10\n" +
 	"\x03max\x18\x05 \x01(\x01R\x03max\x12\x18\n" +
 	"\achoices\x18\x06 \x03(\tR\achoices\x12\x10\n" +
-	"\x03doc\x18\a \x01(\tR\x03doc\"\xaf\x01\n" +
+	"\x03doc\x18\a \x01(\tR\x03doc\"\xc8\x01\n" +
 	"\n" +
 	"PluginInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -784,7 +792,8 @@ const file_internal_pb_restore_proto_rawDesc = "" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12\x18\n" +
 	"\asummary\x18\x04 \x01(\tR\asummary\x12)\n" +
 	"\x06params\x18\x05 \x03(\v2\x11.restore.v1.ParamR\x06params\x12\x1a\n" +
-	"\bprotocol\x18\x06 \x01(\rR\bprotocol\"\x8c\x01\n" +
+	"\bprotocol\x18\x06 \x01(\rR\bprotocol\x12\x17\n" +
+	"\auses_xt\x18\a \x01(\bR\x06usesXt\"\x8c\x01\n" +
 	"\fOperatorSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12*\n" +
 	"\x06kernel\x18\x02 \x01(\v2\x12.restore.v1.TensorR\x06kernel\x12&\n" +
