@@ -13,7 +13,8 @@ import (
 // asked for one, then all go through the network together, ordered by
 // sample, so the batches (and the results) do not depend on timing.
 type batcher struct {
-	m      *model
+	m        *model
+	ensemble int // copies per evaluation (see denoiseEnsemble)
 	mu     sync.Mutex
 	active int // samples not yet finished
 	queue  []*batchCall
@@ -29,7 +30,9 @@ type batchCall struct {
 	err   error
 }
 
-func newBatcher(m *model, samples int) *batcher { return &batcher{m: m, active: samples} }
+func newBatcher(m *model, samples, ensemble int) *batcher {
+	return &batcher{m: m, active: samples, ensemble: ensemble}
+}
 
 // denoise queues one evaluation for sample i and waits for its batch.
 func (b *batcher) denoise(ctx context.Context, i int, x *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
@@ -94,7 +97,7 @@ func (b *batcher) run(calls []*batchCall) {
 		for j, c := range group {
 			xs[j], sigmas[j] = c.x, c.sigma
 		}
-		outs, err := b.m.denoiseBatch(group[0].ctx, xs, sigmas)
+		outs, err := b.m.denoiseEnsemble(group[0].ctx, xs, sigmas, b.ensemble)
 		for j, c := range group {
 			if err != nil {
 				c.err = err

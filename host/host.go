@@ -213,8 +213,13 @@ type Request struct {
 	// Params are plugin parameters, name → value. A name may be prefixed with
 	// "solver." or "guidance."; unprefixed, it goes to whichever plugin declares it.
 	Params map[string]string
-	// Steps is the budget of network evaluations; 0 means the method's.
+	// Steps is the solver's budget of denoiser evaluations; 0 means the
+	// method's. Each costs Ensemble network evaluations.
 	Steps int
+	// Ensemble averages every denoiser evaluation over this many flipped
+	// and rotated copies of its input (1, 2, 4 or 8; 0 means the method's,
+	// and 1 turns it off): a sharper prior for as many network evaluations.
+	Ensemble int
 	// Seed makes a restoration repeatable; the same seed gives the same result.
 	Seed uint64
 	// StartSigma is the noise level sampling starts from (model space,
@@ -250,7 +255,8 @@ type Result struct {
 	Samples        []*image.NRGBA
 	Noise          float64 // the noise level used, in 8-bit levels
 	NoiseEstimated bool    // Noise was estimated from the image
-	Evaluations    int     // network evaluations made
+	Evaluations    int     // network evaluations made (denoiser evaluations × Ensemble)
+	Ensemble       int     // copies each denoiser evaluation averaged over (1: none)
 	Method         string
 	Device         string // the execution provider that ran the network
 	Solver         string

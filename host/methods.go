@@ -25,7 +25,10 @@ type Method struct {
 // Setting is what a method uses for one task.
 type Setting struct {
 	Solver, Guidance string
-	Steps            int // network evaluations
+	Steps            int // denoiser evaluations
+	// Ensemble is the copies each denoiser evaluation averages over (see
+	// Request.Ensemble); 0 or 1: none.
+	Ensemble int
 	// StartSigma is the warm start's noise level in model units ([-1, 1]);
 	// 0 starts at the measurement noise itself (denoising from the photo).
 	StartSigma float64

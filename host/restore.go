@@ -1,6 +1,7 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ type session struct {
 	sigmaStart   float64
 	sigmaMin     float64
 	steps        int
+	ensemble     int // copies per denoiser evaluation (1: no ensemble)
 	solver       sdk.Solver
 	guidance     sdk.Guidance
 	solverParams sdk.Params
@@ -68,7 +70,7 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 		return Result{}, err
 	}
 	k := max(req.Samples, 1)
-	s.start, s.progress, s.total = start, req.Progress, s.steps*k
+	s.start, s.progress, s.total = start, req.Progress, s.steps*k*s.ensemble
 	switch s.timeout = h.cfg.PluginTimeout; {
 	case s.timeout == 0:
 		s.timeout = DefaultPluginTimeout
@@ -81,11 +83,15 @@ func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
 	errs := make([]error, k)
 	if k == 1 {
 		eval := func(ctx context.Context, _ int, x *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
-			return h.model.denoise(ctx, x, sigma)
+			outs, err := h.model.denoiseEnsemble(ctx, []*sdk.Tensor{x}, []float64{sigma}, s.ensemble)
+			if err != nil {
+				return nil, err
+			}
+			return outs[0], nil
 		}
 		outs[0], errs[0] = s.sample(ctx, 0, req.Seed, eval)
 	} else {
-		b := newBatcher(h.model, k)
+		b := newBatcher(h.model, k, s.ensemble)
 		var wg sync.WaitGroup
 		for i := range k {
 			wg.Add(1)
@@ -170,6 +176,11 @@ func (h *Host) newSession(req Request) (*session, error) {
 	if s.steps < 1 || s.steps > 10000 {
 		return nil, fmt.Errorf("%w: steps=%d, want 1 to 10000", ErrBadInput, s.steps)
 	}
+	s.ensemble = cmp.Or(req.Ensemble, def.Ensemble, 1)
+	if !validEnsemble(s.ensemble) {
+		return nil, fmt.Errorf("%w: ensemble=%d, want 1, 2, 4 or 8", ErrBadInput, s.ensemble)
+	}
+	s.res.Ensemble = s.ensemble
 
 	solverP, releaseSolver, err := h.reg.open(sdk.KindSolver, s.res.Solver)
 	if err != nil {
@@ -297,7 +308,7 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc)
 		}
 		s.mu.Lock()
 		s.sampleSteps[i]++
-		s.evals++
+		s.evals += s.ensemble
 		if s.progress != nil {
 			s.progress(Progress{Evaluation: s.evals, Total: s.total, Sigma: sigma, Elapsed: time.Since(s.start)})
 		}

@@ -114,7 +114,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.set, "set", "", "the case set: the folder make_cases.py wrote (task sub-folders with manifest.json)")
 	fs.StringSliceVar(&o.tasks, "task", nil, "task folder of --set to run, e.g. denoise25 (repeatable, or a comma list; default: every one present)")
 	fs.StringSliceVar(&o.methods, "method", nil, "method preset to run (repeatable, or a comma list; default: each task's; see: restore methods)")
-	fs.IntSliceVar(&o.steps, "steps", nil, "network evaluations to spend (repeatable, or a comma list; 0 or default: the method's)")
+	fs.IntSliceVar(&o.steps, "steps", nil, "denoiser evaluations to spend (repeatable, or a comma list; 0 or default: the method's)")
 	fs.IntVar(&o.limit, "limit", 0, "restore only the first N selected cases of each task (0: all)")
 	fs.StringVar(&o.match, "match", "", "restore only cases whose name or kernel source contains this, e.g. levin_k3")
 	fs.StringVar(&o.out, "out", filepath.Join("out", "eval"), "folder for table.md, table.json, sheet-TASK.png and psnr-TASK.png")
@@ -428,7 +428,7 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 			return nil, nil, usagef("eval: %s is %v but its clean image %s is %v", c.Degraded, img.Bounds().Size(), c.Clean, clean.Bounds().Size())
 		}
 		req := host.Request{Task: t.kind, Image: img, Noise: c.Noise, Method: method, Solver: f.solver,
-			Guidance: f.guidance, Params: params, Steps: steps, Seed: f.seed, StartSigma: f.start, Scale: t.scale}
+			Guidance: f.guidance, Params: params, Steps: steps, Ensemble: f.ensemble, Seed: f.seed, StartSigma: f.start, Scale: t.scale}
 		if c.KernelPNG != "" {
 			if req.Kernel, err = readKernel(filepath.Join(t.root, c.KernelPNG)); err != nil {
 				return nil, nil, usagef("eval: %s: %v", c.KernelPNG, err)

@@ -46,7 +46,12 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			if s.StartSigma > 0 {
 				start = fmt.Sprintf("%g", s.StartSigma)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.Name, task, s.Solver, s.Guidance, s.Steps, start, formatParams(s.Params))
+			evals, params := s.Steps, formatParams(s.Params)
+			if s.Ensemble > 1 { // EVALS counts network evaluations
+				evals *= s.Ensemble
+				params = strings.TrimPrefix(params+fmt.Sprintf(", ×%d ensemble", s.Ensemble), "-, ")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.Name, task, s.Solver, s.Guidance, evals, start, params)
 		}
 	}
 	if err := tw.Flush(); err != nil {

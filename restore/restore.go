@@ -60,6 +60,7 @@ type restoreFlags struct {
 	noise                    float64
 	scale                    int
 	steps                    int
+	ensemble                 int
 	method, solver, guidance string
 	params                   []string
 	seed                     uint64
@@ -92,7 +93,8 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.Float64Var(&f.noise, "noise", -1, "measurement noise std in 8-bit levels, e.g. 25")
 	fs.Lookup("noise").DefValue = "estimated from the image"
 	fs.StringVar(&f.method, "method", "", "preset of solver, guidance and tuned settings (default: per task; see: restore methods)")
-	fs.IntVar(&f.steps, "steps", 0, "network evaluations to spend (default: the method's)")
+	fs.IntVar(&f.steps, "steps", 0, "denoiser evaluations to spend (default: the method's); each costs --ensemble network evaluations")
+	fs.IntVar(&f.ensemble, "ensemble", 0, "average each denoiser evaluation over N flipped and rotated copies: 1 (off), 2, 4 or 8 (default: the method's)")
 	fs.StringVar(&f.solver, "solver", "", "solver plugin, overriding the method's (see: restore plugins list)")
 	fs.StringVar(&f.guidance, "guidance", "", "guidance plugin, overriding the method's (see: restore plugins list)")
 	fs.StringArrayVar(&f.params, "param", nil, "plugin parameter name=value (repeatable; prefix solver. or guidance. if both take it)")
@@ -196,6 +198,9 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if f.noise != -1 && (f.noise < 0 || f.noise > 255) {
 		return usagef("--noise %g is outside [0, 255]", f.noise)
 	}
+	if f.ensemble != 0 && f.ensemble != 1 && f.ensemble != 2 && f.ensemble != 4 && f.ensemble != 8 {
+		return usagef("--ensemble %d: want 1, 2, 4 or 8", f.ensemble)
+	}
 	if f.steps < 0 || f.steps > 10000 {
 		return usagef("--steps %d is outside [1, 10000]", f.steps)
 	}
@@ -209,7 +214,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	// The request without its image: the same for every file.
 	base := host.Request{Task: task, Noise: f.noise, Method: f.method, Solver: f.solver, Guidance: f.guidance,
-		Params: params, Steps: f.steps, Seed: f.seed, StartSigma: f.start,
+		Params: params, Steps: f.steps, Ensemble: f.ensemble, Seed: f.seed, StartSigma: f.start,
 		Samples: f.samples, KeepSamples: f.saveSamples}
 	var err error
 	switch task {
