@@ -15,9 +15,9 @@ import (
 type batcher struct {
 	m        *model
 	ensemble int // copies per evaluation (see denoiseEnsemble)
-	mu     sync.Mutex
-	active int // samples not yet finished
-	queue  []*batchCall
+	mu       sync.Mutex
+	active   int // samples not yet finished
+	queue    []*batchCall
 }
 
 type batchCall struct {
