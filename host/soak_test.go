@@ -4,8 +4,11 @@ import (
 	"context"
 	"os"
 	goruntime "runtime"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/restorekit/restore/sdk"
 )
 
 // TestSoak restores 50 small images in one host with an out-of-process
@@ -17,10 +20,12 @@ func TestSoak(t *testing.T) {
 	}
 	dir, _ := installFixturePlugin(t, "faulty")
 	h := openHost(t, Config{PluginDir: dir})
-	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 32, 24)
+	// 160×160 RGB: 300 KiB tensors, large enough to cross as files (sdk/wire.go)
+	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 160, 160)
 	type usage struct {
 		goroutines, files int
 		heap              uint64
+		wireDirs          int // this process's shared tensor folders still there
 	}
 	measure := func() usage {
 		time.Sleep(200 * time.Millisecond) // let exited plugins' goroutines wind down
@@ -28,7 +33,7 @@ func TestSoak(t *testing.T) {
 		var m goruntime.MemStats
 		goruntime.ReadMemStats(&m)
 		fds, _ := os.ReadDir("/proc/self/fd")
-		return usage{goruntime.NumGoroutine(), len(fds), m.HeapAlloc}
+		return usage{goruntime.NumGoroutine(), len(fds), m.HeapAlloc, wireDirs(t)}
 	}
 	var at10 usage
 	for i := 1; i <= 50; i++ {
@@ -43,7 +48,23 @@ func TestSoak(t *testing.T) {
 	}
 	at50 := measure()
 	t.Logf("after 10: %+v; after 50: %+v", at10, at50)
-	if at50.goroutines > at10.goroutines+5 || at50.files > at10.files+5 || at50.heap > at10.heap+32<<20 {
+	if at50.goroutines > at10.goroutines+5 || at50.files > at10.files+5 || at50.heap > at10.heap+32<<20 ||
+		at10.wireDirs != 0 || at50.wireDirs != 0 {
 		t.Fatalf("resources grew from %+v to %+v over 40 restorations", at10, at50)
 	}
+}
+
+// wireDirs counts the folders this process made for plugins' tensors that
+// still exist (each should go with its plugin process).
+func wireDirs(t *testing.T) int {
+	n := 0
+	for _, base := range []string{"/dev/shm", os.TempDir()} {
+		entries, _ := os.ReadDir(base)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), sdk.WireDirPrefix(os.Getpid())) {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -32,7 +34,8 @@ type LaunchOptions struct {
 // Client is a running plugin process.
 type Client struct {
 	c      *plugin.Client
-	pid    int // the plugin's process, leader of its own process group
+	pid    int    // the plugin's process, leader of its own process group
+	dir    string // the folder large tensors cross in (see wire.go); removed by Kill
 	plugin Plugin
 }
 
@@ -45,8 +48,13 @@ func Launch(path string, opts LaunchOptions) (*Client, error) {
 		logger = hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Off})
 	}
 	cmd := exec.Command(path)
-	cmd.Env = opts.Env
+	cmd.Env = slices.Clone(opts.Env)
 	ownGroup(cmd)
+	cl := &Client{}
+	if dir, err := newWireDir(); err == nil { // without one, tensors go inline
+		cl.dir = dir
+		cmd.Env = append(cmd.Env, wireDirEnv+"="+dir)
+	}
 	var secure *plugin.SecureConfig
 	if opts.Checksum != nil {
 		secure = &plugin.SecureConfig{Checksum: opts.Checksum, Hash: sha256.New()}
@@ -63,7 +71,7 @@ func Launch(path string, opts LaunchOptions) (*Client, error) {
 		Logger:           logger,
 		SyncStderr:       opts.Stderr,
 	})
-	cl := &Client{c: c}
+	cl.c = c
 	rpc, err := c.Client()
 	if cmd.Process != nil {
 		cl.pid = cmd.Process.Pid
@@ -75,6 +83,12 @@ func Launch(path string, opts LaunchOptions) (*Client, error) {
 	if cl.plugin, err = Dispense(rpc); err != nil {
 		cl.Kill()
 		return nil, fmt.Errorf("plugin %s: %w", path, err)
+	}
+	switch p := cl.plugin.(type) {
+	case *remoteSolver:
+		p.w.dir = cl.dir
+	case *remoteGuidance:
+		p.w.dir = cl.dir
 	}
 	return cl, nil
 }
@@ -90,4 +104,7 @@ func (c *Client) Exited() bool { return c.c.Exited() }
 func (c *Client) Kill() {
 	c.c.Kill()
 	killGroup(c.pid)
+	if c.dir != "" {
+		os.RemoveAll(c.dir)
+	}
 }

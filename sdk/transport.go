@@ -30,6 +30,9 @@ var Handshake = plugin.HandshakeConfig{
 	MagicCookieValue: "d1ffus10n-p0ster10r-sampl1ng",
 }
 
+// served is how a plugin process's servers move tensors (set by Serve).
+var served wire
+
 // Names of the entries in the go-plugin plugin set.
 const (
 	pluginInfo     = "info"
@@ -43,6 +46,7 @@ func Serve(p Plugin) {
 	if err := checkServable(p); err != nil {
 		panic(err)
 	}
+	served = pluginWire()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: PluginSets(p),
@@ -117,7 +121,8 @@ func Dispense(c plugin.ClientProtocol) (Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := raw.(*remoteInfo).info
+	ri := raw.(*remoteInfo)
+	info := ri.info
 	if err := info.Validate(); err != nil {
 		return nil, err
 	}
@@ -128,7 +133,7 @@ func Dispense(c plugin.ClientProtocol) (Plugin, error) {
 			return nil, err
 		}
 		rs := s.(*remoteSolver)
-		rs.info = info
+		rs.info, rs.w.send = info, ri.sharedFiles
 		return rs, nil
 	case KindGuidance:
 		g, err := c.Dispense(pluginGuidance)
@@ -136,7 +141,7 @@ func Dispense(c plugin.ClientProtocol) (Plugin, error) {
 			return nil, err
 		}
 		rg := g.(*remoteGuidance)
-		rg.info = info
+		rg.info, rg.w.send = info, ri.sharedFiles
 		return rg, nil
 	}
 	return nil, fmt.Errorf("plugin %s: unknown kind %q", info.Name, info.Kind)
@@ -155,12 +160,12 @@ func (g *grpcPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error
 	if g.kind != pluginInfo {
 		return nil
 	}
-	pb.RegisterPluginServer(s, &infoServer{impl: g.impl})
+	pb.RegisterPluginServer(s, &infoServer{impl: g.impl, w: served})
 	if sv, ok := g.impl.(Solver); ok {
-		pb.RegisterSolverServer(s, &solverServer{impl: sv, broker: broker})
+		pb.RegisterSolverServer(s, &solverServer{impl: sv, broker: broker, w: served})
 	}
 	if gd, ok := g.impl.(Guidance); ok {
-		pb.RegisterGuidanceServer(s, &guidanceServer{impl: gd, sessions: map[uint64]Guider{}})
+		pb.RegisterGuidanceServer(s, &guidanceServer{impl: gd, sessions: map[uint64]Guider{}, w: served})
 	}
 	return nil
 }
@@ -178,7 +183,7 @@ func (g *grpcPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, 
 		if m.GetProtocol() != ProtocolVersion {
 			return nil, fmt.Errorf("plugin speaks protocol %d, host speaks %d", m.GetProtocol(), ProtocolVersion)
 		}
-		return &remoteInfo{info: infoFromPB(m)}, nil
+		return &remoteInfo{info: infoFromPB(m), sharedFiles: m.GetSharedFiles()}, nil
 	case pluginSolver:
 		return &remoteSolver{c: pb.NewSolverClient(c), broker: broker}, nil
 	case pluginGuidance:
@@ -235,13 +240,19 @@ var ErrPluginGone = errors.New("plugin process is gone")
 type infoServer struct {
 	pb.UnimplementedPluginServer
 	impl Plugin
+	w    wire
 }
 
 func (s *infoServer) Info(context.Context, *pb.Empty) (*pb.PluginInfo, error) {
-	return infoToPB(s.impl.Info()), nil
+	m := infoToPB(s.impl.Info())
+	m.SharedFiles = s.w.dir != ""
+	return m, nil
 }
 
-type remoteInfo struct{ info Info }
+type remoteInfo struct {
+	info        Info
+	sharedFiles bool // the plugin reads tensors as files
+}
 
 // --- solver ---
 
@@ -249,10 +260,11 @@ type solverServer struct {
 	pb.UnimplementedSolverServer
 	impl   Solver
 	broker *plugin.GRPCBroker
+	w      wire
 }
 
 func (s *solverServer) Sample(ctx context.Context, req *pb.SampleRequest) (*pb.Tensor, error) {
-	x, err := tensorFromPB(req.GetX())
+	x, err := s.w.decode(req.GetX())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -268,7 +280,7 @@ func (s *solverServer) Sample(ctx context.Context, req *pb.SampleRequest) (*pb.T
 		return nil, status.Errorf(codes.Unavailable, "dial host denoiser: %v", err)
 	}
 	defer conn.Close()
-	d := &remoteDenoiser{c: pb.NewDenoiserClient(conn)}
+	d := &remoteDenoiser{c: pb.NewDenoiserClient(conn), w: s.w}
 	out, err := s.impl.Sample(ctx, d, SampleRequest{
 		X: x, SigmaMax: req.GetSigmaMax(), SigmaMin: req.GetSigmaMin(),
 		Steps: int(req.GetSteps()), Seed: req.GetSeed(), Params: params,
@@ -279,13 +291,14 @@ func (s *solverServer) Sample(ctx context.Context, req *pb.SampleRequest) (*pb.T
 	if err := out.Validate(); err != nil {
 		return nil, toStatus(err)
 	}
-	return tensorToPB(out), nil
+	return s.w.encode(out), nil
 }
 
 type remoteSolver struct {
 	info   Info
 	c      pb.SolverClient
 	broker *plugin.GRPCBroker
+	w      wire
 }
 
 func (r *remoteSolver) Info() Info { return r.info }
@@ -293,17 +306,17 @@ func (r *remoteSolver) Info() Info { return r.info }
 func (r *remoteSolver) Sample(ctx context.Context, d Denoiser, req SampleRequest) (*Tensor, error) {
 	id := r.broker.NextId()
 	srv := serveBroker(r.broker, id, func(s *grpc.Server) {
-		pb.RegisterDenoiserServer(s, &denoiserServer{impl: d, session: ctx})
+		pb.RegisterDenoiserServer(s, &denoiserServer{impl: d, session: ctx, w: r.w})
 	})
 	defer srv.stop()
 	resp, err := r.c.Sample(ctx, &pb.SampleRequest{
-		DenoiserBrokerId: id, X: tensorToPB(req.X), SigmaMax: req.SigmaMax, SigmaMin: req.SigmaMin,
+		DenoiserBrokerId: id, X: r.w.encode(req.X), SigmaMax: req.SigmaMax, SigmaMin: req.SigmaMin,
 		Steps: int32(req.Steps), Seed: req.Seed, Params: req.Params.Map(),
 	})
 	if err != nil {
 		return nil, fromStatus(ctx, err)
 	}
-	return tensorFromPB(resp)
+	return r.w.decode(resp)
 }
 
 // brokerServer is a gRPC server served over the go-plugin broker for one session.
@@ -345,13 +358,14 @@ type denoiserServer struct {
 	pb.UnimplementedDenoiserServer
 	impl    Denoiser
 	session context.Context // the host's context for the whole Sample call
+	w       wire
 }
 
 func (s *denoiserServer) Denoise(ctx context.Context, req *pb.DenoiseRequest) (*pb.Tensor, error) {
 	if err := s.session.Err(); err != nil {
 		return nil, toStatus(err)
 	}
-	x, err := tensorFromPB(req.GetX())
+	x, err := s.w.decode(req.GetX())
 	if err != nil || x == nil {
 		return nil, toStatus(fmt.Errorf("%w: denoiser input: %v", ErrShape, err))
 	}
@@ -359,17 +373,20 @@ func (s *denoiserServer) Denoise(ctx context.Context, req *pb.DenoiseRequest) (*
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return tensorToPB(out), nil
+	return s.w.encode(out), nil
 }
 
-type remoteDenoiser struct{ c pb.DenoiserClient }
+type remoteDenoiser struct {
+	c pb.DenoiserClient
+	w wire
+}
 
 func (r *remoteDenoiser) Denoise(ctx context.Context, x *Tensor, sigma float64) (*Tensor, error) {
-	resp, err := r.c.Denoise(ctx, &pb.DenoiseRequest{X: tensorToPB(x), Sigma: sigma})
+	resp, err := r.c.Denoise(ctx, &pb.DenoiseRequest{X: r.w.encode(x), Sigma: sigma})
 	if err != nil {
 		return nil, fromStatus(ctx, err)
 	}
-	return tensorFromPB(resp)
+	return r.w.decode(resp)
 }
 
 // --- guidance ---
@@ -380,10 +397,11 @@ type guidanceServer struct {
 	mu       sync.Mutex
 	next     uint64
 	sessions map[uint64]Guider
+	w        wire
 }
 
 func (s *guidanceServer) Begin(ctx context.Context, req *pb.BeginRequest) (*pb.BeginResponse, error) {
-	y, err := tensorFromPB(req.GetY())
+	y, err := s.w.decode(req.GetY())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -421,11 +439,11 @@ func (s *guidanceServer) Guide(ctx context.Context, req *pb.GuideRequest) (*pb.T
 	if err != nil {
 		return nil, err
 	}
-	x0, err := tensorFromPB(req.GetX0())
+	x0, err := s.w.decode(req.GetX0())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	xt, err := tensorFromPB(req.GetXt())
+	xt, err := s.w.decode(req.GetXt())
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -436,7 +454,7 @@ func (s *guidanceServer) Guide(ctx context.Context, req *pb.GuideRequest) (*pb.T
 	if err := out.Validate(); err != nil {
 		return nil, toStatus(err)
 	}
-	return tensorToPB(out), nil
+	return s.w.encode(out), nil
 }
 
 func (s *guidanceServer) End(_ context.Context, req *pb.EndRequest) (*pb.Empty, error) {
@@ -455,31 +473,33 @@ func (s *guidanceServer) End(_ context.Context, req *pb.EndRequest) (*pb.Empty, 
 type remoteGuidance struct {
 	info Info
 	c    pb.GuidanceClient
+	w    wire
 }
 
 func (r *remoteGuidance) Info() Info { return r.info }
 
 func (r *remoteGuidance) Begin(ctx context.Context, p Problem, params Params) (Guider, error) {
-	resp, err := r.c.Begin(ctx, &pb.BeginRequest{Y: tensorToPB(p.Y), Operator: operatorToPB(p.Operator),
+	resp, err := r.c.Begin(ctx, &pb.BeginRequest{Y: r.w.encode(p.Y), Operator: operatorToPB(p.Operator),
 		SigmaY: p.SigmaY, Params: params.Map(), Seed: p.Seed})
 	if err != nil {
 		return nil, fromStatus(ctx, err)
 	}
-	return &remoteGuider{c: r.c, session: resp.GetSession()}, nil
+	return &remoteGuider{c: r.c, session: resp.GetSession(), w: r.w}, nil
 }
 
 type remoteGuider struct {
 	c       pb.GuidanceClient
 	session uint64
+	w       wire
 }
 
 func (r *remoteGuider) Guide(ctx context.Context, s GuideStep) (*Tensor, error) {
-	resp, err := r.c.Guide(ctx, &pb.GuideRequest{Session: r.session, X0: tensorToPB(s.X0), Xt: tensorToPB(s.Xt),
+	resp, err := r.c.Guide(ctx, &pb.GuideRequest{Session: r.session, X0: r.w.encode(s.X0), Xt: r.w.encode(s.Xt),
 		Sigma: s.Sigma, Step: int32(s.Step)})
 	if err != nil {
 		return nil, fromStatus(ctx, err)
 	}
-	return tensorFromPB(resp)
+	return r.w.decode(resp)
 }
 
 func (r *remoteGuider) End() error {

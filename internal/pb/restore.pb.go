@@ -24,13 +24,16 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// A float32 tensor C x H x W, little-endian bytes.
+// A float32 tensor C x H x W, little-endian bytes: inline in data, or (when
+// both sides share a folder, see sdk/wire.go) in the file named by file,
+// which the receiver reads and deletes.
 type Tensor struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	C             int32                  `protobuf:"varint,1,opt,name=c,proto3" json:"c,omitempty"`
 	H             int32                  `protobuf:"varint,2,opt,name=h,proto3" json:"h,omitempty"`
 	W             int32                  `protobuf:"varint,3,opt,name=w,proto3" json:"w,omitempty"`
 	Data          []byte                 `protobuf:"bytes,4,opt,name=data,proto3" json:"data,omitempty"`
+	File          string                 `protobuf:"bytes,5,opt,name=file,proto3" json:"file,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -91,6 +94,13 @@ func (x *Tensor) GetData() []byte {
 		return x.Data
 	}
 	return nil
+}
+
+func (x *Tensor) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
 }
 
 type Empty struct {
@@ -229,7 +239,8 @@ type PluginInfo struct {
 	Summary       string                 `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"`
 	Params        []*Param               `protobuf:"bytes,5,rep,name=params,proto3" json:"params,omitempty"`
 	Protocol      uint32                 `protobuf:"varint,6,opt,name=protocol,proto3" json:"protocol,omitempty"`
-	UsesXt        bool                   `protobuf:"varint,7,opt,name=uses_xt,json=usesXt,proto3" json:"uses_xt,omitempty"` // guidance reads GuideRequest.xt
+	UsesXt        bool                   `protobuf:"varint,7,opt,name=uses_xt,json=usesXt,proto3" json:"uses_xt,omitempty"`                // guidance reads GuideRequest.xt
+	SharedFiles   bool                   `protobuf:"varint,8,opt,name=shared_files,json=sharedFiles,proto3" json:"shared_files,omitempty"` // the plugin reads and writes tensors as files in the host's folder
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -309,6 +320,13 @@ func (x *PluginInfo) GetProtocol() uint32 {
 func (x *PluginInfo) GetUsesXt() bool {
 	if x != nil {
 		return x.UsesXt
+	}
+	return false
+}
+
+func (x *PluginInfo) GetSharedFiles() bool {
+	if x != nil {
+		return x.SharedFiles
 	}
 	return false
 }
@@ -770,12 +788,13 @@ var File_internal_pb_restore_proto protoreflect.FileDescriptor
 const file_internal_pb_restore_proto_rawDesc = "" +
 	"\n" +
 	"\x19internal/pb/restore.proto\x12\n" +
-	"restore.v1\"F\n" +
+	"restore.v1\"Z\n" +
 	"\x06Tensor\x12\f\n" +
 	"\x01c\x18\x01 \x01(\x05R\x01c\x12\f\n" +
 	"\x01h\x18\x02 \x01(\x05R\x01h\x12\f\n" +
 	"\x01w\x18\x03 \x01(\x05R\x01w\x12\x12\n" +
-	"\x04data\x18\x04 \x01(\fR\x04data\"\a\n" +
+	"\x04data\x18\x04 \x01(\fR\x04data\x12\x12\n" +
+	"\x04file\x18\x05 \x01(\tR\x04file\"\a\n" +
 	"\x05Empty\"\x99\x01\n" +
 	"\x05Param\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
@@ -784,7 +803,7 @@ const file_internal_pb_restore_proto_rawDesc = "" +
 	"\x03min\x18\x04 \x01(\x01R\x03min\x12\x10\n" +
 	"\x03max\x18\x05 \x01(\x01R\x03max\x12\x18\n" +
 	"\achoices\x18\x06 \x03(\tR\achoices\x12\x10\n" +
-	"\x03doc\x18\a \x01(\tR\x03doc\"\xc8\x01\n" +
+	"\x03doc\x18\a \x01(\tR\x03doc\"\xeb\x01\n" +
 	"\n" +
 	"PluginInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -793,7 +812,8 @@ const file_internal_pb_restore_proto_rawDesc = "" +
 	"\asummary\x18\x04 \x01(\tR\asummary\x12)\n" +
 	"\x06params\x18\x05 \x03(\v2\x11.restore.v1.ParamR\x06params\x12\x1a\n" +
 	"\bprotocol\x18\x06 \x01(\rR\bprotocol\x12\x17\n" +
-	"\auses_xt\x18\a \x01(\bR\x06usesXt\"\x8c\x01\n" +
+	"\auses_xt\x18\a \x01(\bR\x06usesXt\x12!\n" +
+	"\fshared_files\x18\b \x01(\bR\vsharedFiles\"\x8c\x01\n" +
 	"\fOperatorSpec\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12*\n" +
 	"\x06kernel\x18\x02 \x01(\v2\x12.restore.v1.TensorR\x06kernel\x12&\n" +

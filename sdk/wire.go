@@ -1,0 +1,130 @@
+package sdk
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"unsafe"
+
+	"github.com/restorekit/restore/internal/pb"
+)
+
+// Large tensors cross between the host and a plugin as files in a folder
+// both can read, not inside the gRPC message: on the CPU a 512×512 image
+// through gRPC, TLS and HTTP/2 cost ~15 ms each way in copies and system
+// calls, where a file on a memory file system (/dev/shm) is one write and
+// one read. The host makes the folder (mode 0700, removed when the plugin
+// is killed) and names it to the plugin in wireDirEnv; a plugin that finds
+// it usable says so in its Info (shared_files) and the host then sends it
+// files too. Everything else, and every tensor below fileMinBytes, stays
+// inline. The message names the file; the receiver reads and deletes it.
+
+// wireDirEnv names the shared folder in a plugin's environment.
+const wireDirEnv = "RESTORE_WIRE_DIR"
+
+// fileMinBytes is the smallest tensor that crosses as a file.
+const fileMinBytes = 256 << 10
+
+// wire is how one side sends and receives tensors.
+type wire struct {
+	dir  string // the shared folder ("" : inline only)
+	send bool   // the other side reads files from dir
+}
+
+// WireDirPrefix begins the name of every folder a host process pid makes
+// for its plugins' tensors (in /dev/shm, or the temporary directory where
+// there is no /dev/shm); each is removed when its plugin is killed.
+func WireDirPrefix(pid int) string { return fmt.Sprintf("restore-wire-%d-", pid) }
+
+// newWireDir makes a private folder for a plugin's tensors, on /dev/shm
+// where there is one.
+func newWireDir() (string, error) {
+	base := ""
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		base = "/dev/shm"
+	}
+	prefix := WireDirPrefix(os.Getpid())
+	dir, err := os.MkdirTemp(base, prefix)
+	if err != nil && base != "" {
+		dir, err = os.MkdirTemp("", prefix)
+	}
+	return dir, err
+}
+
+// pluginWire is the plugin side's wire: the host's folder when it is a
+// folder only its owner can use.
+func pluginWire() wire {
+	dir := os.Getenv(wireDirEnv)
+	if dir == "" || !filepath.IsAbs(dir) {
+		return wire{}
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
+		return wire{}
+	}
+	return wire{dir: dir, send: true}
+}
+
+// encode puts t on the wire: as a file when it is large and the other side
+// reads files, inline otherwise (also when the file cannot be written).
+func (w wire) encode(t *Tensor) *pb.Tensor {
+	if t == nil {
+		return nil
+	}
+	if w.send && w.dir != "" && littleEndian && 4*len(t.Data) >= fileMinBytes {
+		if name, err := w.writeFile(t); err == nil {
+			return &pb.Tensor{C: int32(t.C), H: int32(t.H), W: int32(t.W), File: name}
+		}
+	}
+	return tensorToPB(t)
+}
+
+func (w wire) writeFile(t *Tensor) (string, error) {
+	f, err := os.CreateTemp(w.dir, "t-")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(unsafe.Slice((*byte)(unsafe.Pointer(&t.Data[0])), 4*len(t.Data)))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return filepath.Base(f.Name()), nil
+}
+
+// decode takes a tensor off the wire, reading (and deleting) its file if it
+// came as one.
+func (w wire) decode(m *pb.Tensor) (*Tensor, error) {
+	if m == nil || m.GetFile() == "" {
+		return tensorFromPB(m)
+	}
+	name := m.GetFile()
+	if w.dir == "" || !strings.HasPrefix(name, "t-") || filepath.Base(name) != name {
+		return nil, fmt.Errorf("%w: tensor sent as file %q, which this side cannot read", ErrShape, name)
+	}
+	c, h, wd := int(m.GetC()), int(m.GetH()), int(m.GetW())
+	n := c * h * wd
+	if c <= 0 || h <= 0 || wd <= 0 || n/c/h != wd || !littleEndian || len(m.GetData()) != 0 {
+		return nil, fmt.Errorf("%w: wire tensor file %s has shape %dx%dx%d", ErrShape, name, c, h, wd)
+	}
+	path := filepath.Join(w.dir, name)
+	defer os.Remove(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: wire tensor: %w", ErrShape, err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != 4*int64(n) {
+		return nil, fmt.Errorf("%w: wire tensor file %s is not %d bytes", ErrShape, name, 4*n)
+	}
+	t := NewTensor(c, h, wd)
+	if _, err := io.ReadFull(f, unsafe.Slice((*byte)(unsafe.Pointer(&t.Data[0])), 4*n)); err != nil {
+		return nil, fmt.Errorf("%w: wire tensor file %s: %w", ErrShape, name, err)
+	}
+	return t, nil
+}

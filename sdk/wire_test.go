@@ -1,0 +1,80 @@
+package sdk
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/restorekit/restore/internal/pb"
+)
+
+func TestWireFiles(t *testing.T) {
+	dir := t.TempDir()
+	w := wire{dir: dir, send: true}
+	big := NewRNG(1).Noise(3, 256, 256, 1) // 768 KiB: a file
+	m := w.encode(big)
+	if m.GetFile() == "" || len(m.GetData()) != 0 {
+		t.Fatalf("a %d-byte tensor went inline", 4*len(big.Data))
+	}
+	if _, err := os.Stat(filepath.Join(dir, m.GetFile())); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.decode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range big.Data {
+		if got.Data[i] != big.Data[i] {
+			t.Fatalf("element %d: %g, sent %g", i, got.Data[i], big.Data[i])
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("%d files left in the shared folder after reading", len(left))
+	}
+	if m := w.encode(NewTensor(3, 8, 8)); m.GetFile() != "" {
+		t.Fatal("a small tensor went as a file")
+	}
+	if m := (wire{dir: dir}).encode(big); m.GetFile() != "" {
+		t.Fatal("a file went to a side that does not read files")
+	}
+	if m := (wire{dir: filepath.Join(dir, "gone"), send: true}).encode(big); m.GetFile() != "" || len(m.GetData()) != 4*len(big.Data) {
+		t.Fatal("an unwritable folder did not fall back to inline")
+	}
+
+	// What a receiver refuses: names outside its folder, sizes that do not
+	// match, a file when it has no folder.
+	os.WriteFile(filepath.Join(dir, "t-short"), make([]byte, 12), 0o600)
+	for _, m := range []*pb.Tensor{
+		{C: 1, H: 1, W: 3, File: "../t-x"},
+		{C: 1, H: 1, W: 3, File: "t-x/../../etc/passwd"},
+		{C: 1, H: 1, W: 3, File: "passwd"},
+		{C: 1, H: 1, W: 3, File: "t-missing"},
+		{C: 1, H: 2, W: 3, File: "t-short"},
+		{C: 1, H: 1, W: 3, File: "t-short", Data: []byte{1}},
+		{C: 0, H: 1, W: 3, File: "t-short"},
+	} {
+		if _, err := w.decode(m); !errors.Is(err, ErrShape) {
+			t.Errorf("%v: got %v, want ErrShape", m, err)
+		}
+	}
+	if _, err := (wire{}).decode(&pb.Tensor{C: 1, H: 1, W: 3, File: "t-short"}); !errors.Is(err, ErrShape) {
+		t.Errorf("no folder: got %v, want ErrShape", err)
+	}
+}
+
+func TestPluginWireNeedsAPrivateFolder(t *testing.T) {
+	private := t.TempDir()
+	os.Chmod(private, 0o700)
+	open := t.TempDir()
+	os.Chmod(open, 0o755)
+	for _, tc := range []struct {
+		dir  string
+		want bool
+	}{{private, true}, {open, false}, {"relative", false}, {"", false}, {filepath.Join(private, "missing"), false}} {
+		t.Setenv(wireDirEnv, tc.dir)
+		if got := pluginWire(); (got.dir != "") != tc.want || got.send != tc.want {
+			t.Errorf("%q: %+v, want usable=%v", tc.dir, got, tc.want)
+		}
+	}
+}
