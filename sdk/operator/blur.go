@@ -295,15 +295,25 @@ func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 	a := 1 / (sigmaY * sigmaY)
 	out := sdk.NewTensor(z.C, z.H, z.W)
 	f := newFFT2(b.gh, b.gw)
-	data := b.dataTerm(f, y, a)
+	cached := b.cachedDataTerm(f, y, a)
 	gz := make([]complex128, b.gh*b.gw)
+	var gy []complex128 // the data term of one pair, when it is not cached
 	b.pairs(z.C, func(c0, c1 int) {
+		var d []complex128
+		if cached != nil {
+			d = cached[c0/2]
+		} else {
+			if gy == nil {
+				gy = make([]complex128, b.gh*b.gw)
+			}
+			b.dataTermPair(f, gy, y, c0, c1, a)
+			d = gy
+		}
 		b.extendSmooth(gz, z, c0, false)
 		if c1 >= 0 {
 			b.extendSmooth(gz, z, c1, true)
 		}
 		f.forward(gz)
-		d := data[c0/2]
 		for i, g := range gz {
 			inv := 1 / (a*b.k2[i] + rho)
 			gz[i] = complex((real(d[i])+rho*real(g))*inv, (imag(d[i])+rho*imag(g))*inv)
@@ -315,8 +325,9 @@ func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 }
 
 // maxCachedGrid bounds the grid points (over all channel pairs) of the data
-// term Prox keeps between calls: 16 M points, 256 MB.
-const maxCachedGrid = 16 << 20
+// term Prox keeps between calls: 16 M points, 256 MB. Larger images
+// recompute it each call, one channel pair at a time.
+var maxCachedGrid = 16 << 20
 
 // proxCache is the data term a·conj(K)·Y of the last Prox call, per channel
 // pair, with the measurement and weight it was computed for.
@@ -327,9 +338,13 @@ type proxCache struct {
 	data [][]complex128
 }
 
-// dataTerm returns a·conj(K)·Y for each channel pair of y, from the cache
-// when y and a are those of the previous call.
-func (b *Blur) dataTerm(f *fft2, y *sdk.Tensor, a float64) [][]complex128 {
+// cachedDataTerm returns a·conj(K)·Y for each channel pair of y, kept from
+// the previous call when y and a are the same; nil when the grids are too
+// large to keep.
+func (b *Blur) cachedDataTerm(f *fft2, y *sdk.Tensor, a float64) [][]complex128 {
+	if (y.C+1)/2*b.gh*b.gw > maxCachedGrid {
+		return nil
+	}
 	c := &b.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -339,22 +354,23 @@ func (b *Blur) dataTerm(f *fft2, y *sdk.Tensor, a float64) [][]complex128 {
 	data := make([][]complex128, 0, (y.C+1)/2)
 	b.pairs(y.C, func(c0, c1 int) {
 		g := make([]complex128, b.gh*b.gw)
-		b.extendSmooth(g, y, c0, false)
-		if c1 >= 0 {
-			b.extendSmooth(g, y, c1, true)
-		}
-		f.forward(g)
-		for i := range g {
-			g[i] = cmplx.Conj(b.kf[i]) * g[i] * complex(a, 0)
-		}
+		b.dataTermPair(f, g, y, c0, c1, a)
 		data = append(data, g)
 	})
-	if len(data)*b.gh*b.gw <= maxCachedGrid {
-		c.y, c.a, c.data = slices.Clone(y.Data), a, data
-	} else {
-		c.y, c.data = nil, nil
-	}
+	c.y, c.a, c.data = slices.Clone(y.Data), a, data
 	return data
+}
+
+// dataTermPair writes a·conj(K)·Y for channels c0 and c1 (−1: none) of y into g.
+func (b *Blur) dataTermPair(f *fft2, g []complex128, y *sdk.Tensor, c0, c1 int, a float64) {
+	b.extendSmooth(g, y, c0, false)
+	if c1 >= 0 {
+		b.extendSmooth(g, y, c1, true)
+	}
+	f.forward(g)
+	for i := range g {
+		g[i] = cmplx.Conj(b.kf[i]) * g[i] * complex(a, 0)
+	}
 }
 
 // PseudoInverse returns the regularised inverse filter conj(K)·Y/(|K|² + Epsilon):
