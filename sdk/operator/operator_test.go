@@ -187,11 +187,11 @@ func TestBlurProxKeepsNoStaleMeasurement(t *testing.T) {
 		fresh, _ := NewBlur(k, 33, 30)
 		got, want := cached.Prox(z, y, sigma, 2), fresh.Prox(z, y, sigma, 2)
 		// Images too large to keep the data term recompute it per call.
-		defer func(n int) { maxCachedGrid = n }(maxCachedGrid)
+		keep := maxCachedGrid
 		maxCachedGrid = 0
 		uncached, _ := NewBlur(k, 33, 30)
 		again := uncached.Prox(z, y, sigma, 2)
-		maxCachedGrid = 16 << 20
+		maxCachedGrid = keep
 		for i := range got.Data {
 			if got.Data[i] != want.Data[i] || again.Data[i] != want.Data[i] {
 				t.Fatalf("σ_y=%g: pixel %d is %g (kept) and %g (recomputed), a fresh operator gives %g",
