@@ -1,8 +1,10 @@
 package sdk
 
 import (
+	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -76,5 +78,41 @@ func TestPluginWireNeedsAPrivateFolder(t *testing.T) {
 		if got := pluginWire(); (got.dir != "") != tc.want || got.send != tc.want {
 			t.Errorf("%q: %+v, want usable=%v", tc.dir, got, tc.want)
 		}
+	}
+}
+
+// A plugin built with this SDK and launched by it moves large tensors as
+// files, leaves none behind, and its folder goes when it is killed.
+func TestLaunchSharesFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a plugin")
+	}
+	bin := filepath.Join(t.TempDir(), "restore-ddim")
+	cmd := exec.Command("go", "build", "-o", bin, "../plugins/cmd/restore-ddim")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := Launch(bin, LaunchOptions{CleanEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := cl.Plugin().(*remoteSolver)
+	if !rs.w.send || rs.w.dir != cl.dir || cl.dir == "" {
+		cl.Kill()
+		t.Fatalf("wire %+v, client folder %q: the plugin does not take files", rs.w, cl.dir)
+	}
+	d := DenoiserFunc(func(_ context.Context, x *Tensor, _ float64) (*Tensor, error) { return x.Clone(), nil })
+	params, _ := rs.Info().Resolve(nil)
+	x := NewRNG(1).Noise(3, 256, 256, 1)
+	if _, err := rs.Sample(context.Background(), d, SampleRequest{X: x, SigmaMax: 1, SigmaMin: 0.01, Steps: 3, Seed: 1, Params: params}); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(cl.dir); len(entries) != 0 {
+		t.Errorf("%d tensor files left after the session", len(entries))
+	}
+	cl.Kill()
+	if _, err := os.Stat(cl.dir); !os.IsNotExist(err) {
+		t.Errorf("the folder outlived the plugin: %v", err)
 	}
 }
