@@ -15,7 +15,7 @@ export CGO_ENABLED := 1
 SHARED ?= ../shared
 CASES  ?= out/cases
 
-.PHONY: all build ort demo test vet proto bench bench-model bench-methods cases fuzz clean
+.PHONY: all build ort demo test vet proto bench bench-model bench-methods cases fuzz device-prep clean
 
 all: build
 
@@ -76,6 +76,13 @@ $(CASES)/inpaint_box128/manifest.json:
 	/usr/bin/python3 $(SHARED)/bench/make_cases.py --clean $(SHARED)/data/eval/CBSD68 --out $(CASES)
 $(CASES)/sr4/manifest.json:
 	/usr/bin/python3 train/extra_cases.py --bench $(SHARED)/bench --clean $(SHARED)/data/eval/CBSD68 --out $(CASES)
+
+## device-prep: copy the training photos and 8 validation images into .cache/device for a
+## GPU training run with the device tool (see train/device.sh)
+device-prep:
+	rm -rf .cache/device && mkdir -p .cache/device/val
+	cp -r ../shared/data/train-photos .cache/device/train-photos
+	ls ../shared/data/eval/CBSD68/*.png | sort | head -8 | xargs -I{} cp {} .cache/device/val/
 
 ## fuzz: run each fuzz target for FUZZTIME (the seeds also run in make test; .ci/run runs
 ## this after the tests). A crasher is written to the package's testdata/fuzz and stays there

@@ -26,7 +26,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(here, "..", "fixtures", "models", "default.onnx"))
     args = ap.parse_args()
 
-    ck = torch.load(args.checkpoint, map_location="cpu")
+    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)  # our own file: dicts of state
     net = M.build(ck["config"])
     net.load_state_dict(ck["ema"])
     net.eval()

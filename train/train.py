@@ -109,6 +109,8 @@ def val_psnr(ema, files, sigma8, device, seed=0):
     """Mean PSNR (8-bit, peak 255) of one-step denoising on the given clean images."""
     g = torch.Generator().manual_seed(seed)
     scores = []
+    if not files:
+        return float("nan")
     ema.eval()
     with torch.no_grad():
         for f in files:
@@ -167,7 +169,7 @@ def main():
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     state = {"step": 0, "patches": 0, "seconds": 0.0, "history": []}
     if os.path.exists(args.checkpoint):
-        ck = torch.load(args.checkpoint, map_location=device)
+        ck = torch.load(args.checkpoint, map_location=device, weights_only=False)  # our own file
         if ck["config"] != args.config:
             raise SystemExit(f"train: {args.checkpoint} holds config {ck['config']!r}, not {args.config!r}")
         net.load_state_dict(ck["model"])
