@@ -17,10 +17,13 @@ import (
 // two ONNX Runtime threads, the figure the model card reports:
 //
 //	go test ./host -run '^$' -bench Denoise -benchtime 10x
+//
+// The name carries the device that ran it (RESTORE_DEVICE picks one, default
+// auto); 1024×1024 goes through the network as four 512² tiles plus overlaps.
 func BenchmarkDenoise(b *testing.B) {
-	h := openHost(b, Config{Threads: 2})
-	for _, side := range []int{256, 512} {
-		b.Run(fmt.Sprintf("%dx%d", side, side), func(b *testing.B) {
+	h := openHost(b, Config{Threads: 2, Device: os.Getenv("RESTORE_DEVICE")})
+	for _, side := range []int{256, 512, 1024} {
+		b.Run(fmt.Sprintf("%s/%dx%d", h.Device(), side, side), func(b *testing.B) {
 			x := sdk.NewRNG(1).Noise(3, side, side, 0.5)
 			ctx := context.Background()
 			if _, err := h.model.denoise(ctx, x, 0.2); err != nil { // warm-up: first run plans kernels
@@ -56,6 +59,37 @@ func BenchmarkRestore(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkScaling restores growing images with the default denoising and
+// deblurring methods; ns/Mpx (time per megapixel) should stay flat once the
+// network runs in tiles:
+//
+//	go test ./host -run '^$' -bench Scaling -benchtime 1x
+func BenchmarkScaling(b *testing.B) {
+	h := openHost(b, Config{Threads: 2, Device: os.Getenv("RESTORE_DEVICE")})
+	small := readPNG(b, fixtures+"/images/flower-blurred.png")
+	kernel := readKernelText(b, fixtures+"/kernels/motion15.txt")
+	for _, req := range []Request{{Task: Denoise, Noise: 25}, {Task: Deblur, Noise: 2.55, Kernel: kernel}} {
+		for _, side := range []int{512, 1024, 2048} {
+			b.Run(fmt.Sprintf("%s/%dx%d", req.Task, side, side), func(b *testing.B) {
+				img := image.NewNRGBA(image.Rect(0, 0, side, side))
+				for y := 0; y < side; y++ {
+					for x := 0; x < side; x++ {
+						img.Set(x, y, small.At(x%256, y%256))
+					}
+				}
+				req.Image = img
+				for i := 0; i < b.N; i++ {
+					if _, err := h.Restore(context.Background(), req); err != nil {
+						b.Fatal(err)
+					}
+				}
+				mpx := float64(side*side) / 1e6
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/mpx, "ns/Mpx")
+			})
+		}
 	}
 }
 
