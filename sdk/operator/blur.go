@@ -30,7 +30,7 @@ type Blur struct {
 	rows      []tap        // seamless border taps, see smoothTaps
 	cols      []tap
 	circular  bool
-	cache     proxCache
+	cache     *proxCache // shared by copies of the operator
 	// Epsilon regularises PseudoInverse: conj(K)/(|K|² + Epsilon).
 	Epsilon float64
 }
@@ -71,7 +71,7 @@ func newBlur(kernel *sdk.Tensor, h, w int, circular bool) (*Blur, error) {
 		return nil, fmt.Errorf("%w: kernel sums to 0", ErrSpec)
 	}
 	kh, kw := kernel.H, kernel.W
-	b := &Blur{h: h, w: w, circular: circular, Epsilon: 1e-3}
+	b := &Blur{h: h, w: w, circular: circular, Epsilon: 1e-3, cache: &proxCache{}}
 	if circular {
 		if kh > h || kw > w {
 			return nil, fmt.Errorf("%w: %dx%d kernel is larger than the %dx%d image", ErrSpec, kw, kh, w, h)
@@ -345,7 +345,7 @@ func (b *Blur) cachedDataTerm(f *fft2, y *sdk.Tensor, a float64) [][]complex128 
 	if (y.C+1)/2*b.gh*b.gw > maxCachedGrid {
 		return nil
 	}
-	c := &b.cache
+	c := b.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.data != nil && c.a == a && slices.Equal(c.y, y.Data) {
