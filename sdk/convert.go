@@ -43,7 +43,8 @@ func tensorFromPB(m *pb.Tensor) (*Tensor, error) {
 		return nil, fmt.Errorf("%w: wire tensor has shape %dx%dx%d", ErrShape, c, h, w)
 	}
 	n := c * h * w
-	if n/c/h != w || len(m.GetData()) != 4*n {
+	// n == len/4, not 4n == len: 4n overflows for 2³⁰×2³⁰×4 (found by FuzzTensorFromPB).
+	if n/c/h != w || len(m.GetData())%4 != 0 || n != len(m.GetData())/4 {
 		return nil, fmt.Errorf("%w: wire tensor %dx%dx%d carries %d bytes", ErrShape, c, h, w, len(m.GetData()))
 	}
 	t := &Tensor{C: c, H: h, W: w, Data: make([]float32, n)}

@@ -119,7 +119,7 @@ func (w wire) decode(m *pb.Tensor) (*Tensor, error) {
 		return nil, fmt.Errorf("%w: wire tensor: %w", ErrShape, err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != 4*int64(n) {
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size()%4 != 0 || fi.Size()/4 != int64(n) {
 		return nil, fmt.Errorf("%w: wire tensor file %s is not %d bytes", ErrShape, name, 4*n)
 	}
 	t := NewTensor(c, h, wd)
