@@ -20,18 +20,7 @@ func BenchmarkTransport(b *testing.B) {
 	const c, h, w = 3, 512, 512
 	mean := sdktest.TestImage(c, h, w)
 	ctx := context.Background()
-	solverBin := sdktest.Build(b, "../plugins/cmd/restore-ddim")
-	guidanceBin := sdktest.Build(b, "../plugins/cmd/restore-diffpir")
-	sc, err := sdk.Launch(solverBin, sdk.LaunchOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sc.Kill()
-	gc, err := sdk.Launch(guidanceBin, sdk.LaunchOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer gc.Kill()
+	sc, gc := launchDDIMAndDiffPIR(b)
 	params, _ := solvers.DDIM{}.Info().Resolve(nil)
 	for _, tc := range []struct {
 		name   string

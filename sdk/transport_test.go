@@ -11,6 +11,24 @@ import (
 	"github.com/restorekit/restore/sdk/sdktest"
 )
 
+// launchDDIMAndDiffPIR builds and starts the DDIM solver and DiffPIR
+// guidance as plugin subprocesses, killed when the test ends.
+func launchDDIMAndDiffPIR(t testing.TB) (solver, guidance *sdk.Client) {
+	t.Helper()
+	for _, p := range []struct {
+		pkg string
+		c   **sdk.Client
+	}{{"../plugins/cmd/restore-ddim", &solver}, {"../plugins/cmd/restore-diffpir", &guidance}} {
+		c, err := sdk.Launch(sdktest.Build(t, p.pkg), sdk.LaunchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Kill)
+		*p.c = c
+	}
+	return solver, guidance
+}
+
 // TestLargeTensorsCrossTheWire restores a 1024×1024 RGB tensor (12 MiB,
 // three times gRPC's default 4 MiB limit) through real plugin subprocesses.
 func TestLargeTensorsCrossTheWire(t *testing.T) {
@@ -18,18 +36,7 @@ func TestLargeTensorsCrossTheWire(t *testing.T) {
 		t.Skip("builds plugins and moves 12 MiB tensors")
 	}
 	const c, h, w = 3, 1024, 1024
-	solverBin := sdktest.Build(t, "../plugins/cmd/restore-ddim")
-	guidanceBin := sdktest.Build(t, "../plugins/cmd/restore-diffpir")
-	sc, err := sdk.Launch(solverBin, sdk.LaunchOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Kill()
-	gc, err := sdk.Launch(guidanceBin, sdk.LaunchOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gc.Kill()
+	sc, gc := launchDDIMAndDiffPIR(t)
 
 	mean := sdktest.TestImage(c, h, w)
 	ctx := context.Background()
