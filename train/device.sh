@@ -1,34 +1,74 @@
 #!/usr/bin/env bash
-# Train on a GPU machine (the `device` tool), then bring the weights back.
+# One call of the GPU machine (the `device` tool): benchmarks, then training.
 #
-# Here, once per session (copies the training photos and 8 validation images,
-# ~34 MB, into the ignored folder .cache/device):
+# Here, once per session:
 #     make device-prep
-# Then one call of the device tool, carrying .cache/device (the checkpoint and
-# the code travel with the working tree):
-#     bash train/device.sh 9        # minutes of training
-# $OUT receives latest.pt, default.onnx (+ .reference.json) and train.log;
-# copy latest.pt to train/checkpoints/ and re-run train/export.py here (the
-# ONNX from the GPU is for a quick look; the shipped one is exported here).
+# copies the training photos and 4 validation images into the ignored folder
+# .cache/device and, when ONNX Runtime and Go are here, also a compressed
+# ONNX Runtime, a compressed host test binary and the Vulkan loader's package
+# (.cache/device/gpu). Then one call, carrying .cache/device (the checkpoint
+# and the code travel with the working tree):
+#     bash train/device.sh 540      # seconds, all included
 #
-# Runs unchanged on the CPU (OUT=/tmp/x bash train/device.sh 0.2 trains
-# a copy for 12 seconds), which is how it is tested before a device call.
-set -euo pipefail
+# 1. If .cache/device/gpu exists: BenchmarkDenoise on the CPU and with
+#    --device webgpu (Vulkan, the NVIDIA driver), log in $OUT/bench.log.
+# 2. Two trainings share the GPU until the time is up: "a" continues the
+#    shipped checkpoint (train/checkpoints/latest.pt) and "b" trains the
+#    config in $B_CONFIG (default unet2) from scratch. Their checkpoints
+#    ($OUT/a.pt, $OUT/b.pt and their optimizer states *.pt.opt, under the
+#    tool's 16 MiB per file, saved every 2 minutes, so a run cut short still
+#    returns weights) and logs come back in $OUT; evaluate them here
+#    (train/export.py, make bench-model) and ship the better.
+#
+# Runs unchanged on the CPU (OUT=/tmp/x bash train/device.sh 60), which is
+# how it is tested before a device call.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-minutes=${1:-9}
+budget=${1:-540}
 out=${OUT:?set OUT to the folder for the results}
+b_config=${B_CONFIG:-unet2}
+start=$(date +%s)
 py=python3
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null && py=/usr/bin/python3
-work=$(mktemp -d)
-cp train/checkpoints/latest.pt "$work/latest.pt"
 export PYTHONUNBUFFERED=1
-# On a GPU the crops (numpy, one core) are the bottleneck: a larger batch keeps
-# the GPU busy per crop made; the learning rate anneals over the last half.
-batch=16
-$py -c 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)' && batch=64
-$py train/train.py --data .cache/device/train-photos --val .cache/device/val \
-	--checkpoint "$work/latest.pt" --minutes "$minutes" --batch "$batch" --threads 4 \
-	--lr 1e-4 --lr-final 1e-5 --decay-frac 0.5 --save-every 2 2>&1 | tee "$out/train.log"
-cp "$work/latest.pt" "$out/latest.pt"
-$py train/export.py --checkpoint "$work/latest.pt" --out "$out/default.onnx"
-rm -rf "$work"
+
+if [ -d .cache/device/gpu ]; then
+	(
+		set -x
+		nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+		if ! ldconfig -p | grep -q libvulkan.so.1; then
+			for f in .cache/device/gpu/*.deb; do dpkg -x "$f" /; done
+			ldconfig
+		fi
+		icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+		[ -f "$icd" ] && export VK_DRIVER_FILES=$icd
+		w=$(mktemp -d)
+		xz -dc .cache/device/gpu/libonnxruntime.so.1.xz >"$w/libonnxruntime.so.1"
+		xz -dc .cache/device/gpu/host.test.xz >"$w/host.test" && chmod +x "$w/host.test"
+		export ONNXRUNTIME_SHARED_LIBRARY_PATH=$w/libonnxruntime.so.1
+		cd host
+		for dev in cpu webgpu; do
+			RESTORE_DEVICE=$dev timeout 70 "$w/host.test" -test.run '^$' -test.bench '^BenchmarkDenoise$' \
+				-test.benchtime 10x -test.count 1
+		done
+	) >"$out/bench.log" 2>&1
+	echo "bench done after $(($(date +%s) - start)) s"
+fi
+
+# Both runs stop 50 s before the budget: the final validation and save.
+left=$((budget - ($(date +%s) - start) - 50))
+minutes=$(awk -v s="$left" 'BEGIN{printf "%.2f", s/60}')
+echo "training for $minutes minutes"
+batch=16 bf16=
+if $py -c 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)'; then
+	batch=128 bf16=--bf16
+fi
+common=(--data .cache/device/train-photos --val .cache/device/val --minutes "$minutes" --patch 96
+	--batch "$batch" $bf16 --threads 4 --decay-frac 0.6 --save-every 2 --split-opt)
+cp train/checkpoints/latest.pt "$out/a.pt"
+$py train/train.py "${common[@]}" --checkpoint "$out/a.pt" --lr 2e-4 --lr-final 1e-5 >"$out/a.log" 2>&1 &
+$py train/train.py "${common[@]}" --checkpoint "$out/b.pt" --config "$b_config" --lr 5e-4 --lr-final 1e-5 \
+	--warmup 300 --seed 1 >"$out/b.log" 2>&1 &
+wait
+tail -n 3 "$out/a.log" "$out/b.log"
+echo "done after $(($(date +%s) - start)) s"

@@ -100,6 +100,13 @@ def build(config="small"):
         # the unshuffled variants, and channel counts that are multiples of 16
         # run several times faster in PyTorch's and ONNX Runtime's CPU kernels.
         return EDMDenoiser(UNet(widths=(16, 32, 64, 128), blocks=1, unshuffle=False))
+    if config == "unet2":
+        # "unet" with two residual blocks per level: twice the depth and
+        # receptive field, twice the cost per evaluation.
+        return EDMDenoiser(UNet(widths=(16, 32, 64, 128), blocks=2, unshuffle=False))
+    if config == "unet-wide":
+        # "unet" at twice the width: four times the cost, 2.3M parameters.
+        return EDMDenoiser(UNet(widths=(32, 64, 128, 256), blocks=1, unshuffle=False))
     if config == "base":
         return EDMDenoiser(UNet(widths=(48, 96, 192), blocks=3))
     raise ValueError(f"unknown model config {config!r}")

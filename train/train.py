@@ -79,22 +79,52 @@ class Crops:
         w = np.concatenate([np.full(n, 1.0 / n) for n in per_photo if n])
         return w / w.sum()
 
-    def one(self):
-        r = self.gen
-        im = self.images[r.choice(len(self.images), p=self.weights)]
-        _, h, w = im.shape
-        y0 = r.integers(0, h - self.patch + 1)
-        x0 = r.integers(0, w - self.patch + 1)
-        crop = im[:, y0:y0 + self.patch, x0:x0 + self.patch]
-        if r.random() < 0.5:
-            crop = crop.flip(2)
-        k = int(r.integers(0, 4))
-        if k:
-            crop = torch.rot90(crop, k, dims=(1, 2))
-        return crop
+    def flat(self, device):
+        """Move every image into one flat HWC uint8 buffer on device, so a whole
+        batch of crops is one gather (on a GPU the per-crop Python loop, not the
+        network, was the bottleneck)."""
+        parts, offs, hs, ws = [], [], [], []
+        off = 0
+        for im in self.images:
+            c, h, w = im.shape
+            parts.append(im.permute(1, 2, 0).reshape(-1))
+            offs.append(off)
+            hs.append(h)
+            ws.append(w)
+            off += h * w * c
+        self.buf = torch.cat(parts).to(device)
+        self.offs = torch.tensor(offs, dtype=torch.long, device=device)
+        self.hs = np.array(hs)
+        self.ws = np.array(ws)
+        self.ws_t = torch.tensor(ws, dtype=torch.long, device=device)
+        self.device = device
+        self.images = None  # the buffer holds them now
 
     def batch(self, n):
-        return torch.stack([self.one() for _ in range(n)]).float() / 127.5 - 1.0
+        """n random crops (random image and scale, position, flip, 90-degree turn) in [-1, 1], NCHW."""
+        r, p = self.gen, self.patch
+        idx = r.choice(len(self.offs), size=n, p=self.weights)
+        y0 = (r.random(n) * (self.hs[idx] - p + 1)).astype(np.int64)
+        x0 = (r.random(n) * (self.ws[idx] - p + 1)).astype(np.int64)
+        turn = r.integers(0, 4, size=n)
+        flip = r.random(n) < 0.5
+        dev = self.device
+        t = lambda a: torch.from_numpy(np.asarray(a)).to(dev)
+        u = torch.arange(p, device=dev).reshape(1, p, 1)
+        v = torch.arange(p, device=dev).reshape(1, 1, p)
+        # output pixel (u, v) reads source pixel (a, b) of the crop: a flip
+        # mirrors v, then k quarter-turns map (u, v) as rot90 does
+        v = torch.where(t(flip).reshape(-1, 1, 1), p - 1 - v, v).expand(n, p, p)
+        u = u.expand(n, p, p)
+        k = t(turn).reshape(-1, 1, 1)
+        a = torch.where(k == 0, u, torch.where(k == 1, v, torch.where(k == 2, p - 1 - u, p - 1 - v)))
+        b = torch.where(k == 0, v, torch.where(k == 1, p - 1 - u, torch.where(k == 2, p - 1 - v, u)))
+        idx_t = t(idx)
+        row = t(y0).reshape(-1, 1, 1) + a
+        col = t(x0).reshape(-1, 1, 1) + b
+        base = self.offs[idx_t].reshape(-1, 1, 1) + (row * self.ws_t[idx_t].reshape(-1, 1, 1) + col) * 3
+        gather = base.unsqueeze(1) + torch.arange(3, device=dev).reshape(1, 3, 1, 1)
+        return self.buf[gather].float() / 127.5 - 1.0
 
 
 def sample_sigmas(n, gen, device):
@@ -157,8 +187,12 @@ def main():
                     help="draw crops per photo and scale equally (photo) or in proportion to pixels (area)")
     ap.add_argument("--max-side", type=int, default=2048, help="photos are shrunk to this long side on load")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--warmup", type=int, default=0, help="steps of linear learning-rate warm-up (a fresh run)")
+    ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast (on a GPU: several times faster)")
     ap.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--split-opt", action="store_true",
+                    help="keep the optimizer state in CHECKPOINT.opt (two files of half the size)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -176,6 +210,8 @@ def main():
         ema.load_state_dict(ck["ema"])
         if "opt" in ck:
             opt.load_state_dict(ck["opt"])
+        elif os.path.exists(args.checkpoint + ".opt"):
+            opt.load_state_dict(torch.load(args.checkpoint + ".opt", map_location=device, weights_only=False))
         state = ck["state"]
         print(f"resumed {args.checkpoint}: step {state['step']}, {state['patches']} patches, "
               f"{state['seconds'] / 3600:.2f} h", flush=True)
@@ -187,15 +223,23 @@ def main():
     print(f"config {args.config}: {M.param_count(net)} parameters, device {device}", flush=True)
     photos = load_photos(args.data, args.max_side)
     crops = Crops(photos, args.patch, args.min_scale, gen, weighting=args.weighting)
+    crops.flat(device)
+    n_photos = len(photos)
+    del photos
     val_files = sorted(glob.glob(os.path.join(args.val, "*.png")))[:8]
-    print(f"{len(photos)} photos loaded; validating on {len(val_files)} images", flush=True)
+    print(f"{n_photos} photos loaded; validating on {len(val_files)} images", flush=True)
 
     def save():
-        os.makedirs(os.path.dirname(args.checkpoint), exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
+        ck = {"config": args.config, "model": net.state_dict(), "ema": ema.state_dict(),
+              "state": state, "args": vars(args), "commit": git_commit()}
+        if args.split_opt:
+            torch.save(opt.state_dict(), args.checkpoint + ".opt.tmp")
+            os.replace(args.checkpoint + ".opt.tmp", args.checkpoint + ".opt")
+        else:
+            ck["opt"] = opt.state_dict()
         tmp = args.checkpoint + ".tmp"
-        torch.save({"config": args.config, "model": net.state_dict(), "ema": ema.state_dict(),
-                    "opt": opt.state_dict(), "state": state, "args": vars(args),
-                    "commit": git_commit()}, tmp)
+        torch.save(ck, tmp)
         os.replace(tmp, args.checkpoint)
 
     start = time.time()
@@ -203,37 +247,43 @@ def main():
     last_log = start
     run_patches = 0
     losses = []
+    first_step = state["step"]
+
     def lr_at(elapsed):
+        warm = min(1.0, (state["step"] - first_step + 1) / args.warmup) if args.warmup else 1.0
         if args.lr_final is None:
-            return args.lr
+            return args.lr * warm
         t = (elapsed / (args.minutes * 60) - (1 - args.decay_frac)) / args.decay_frac
         if t <= 0:
-            return args.lr
+            return args.lr * warm
         return args.lr_final + (args.lr - args.lr_final) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
 
     while time.time() - start < args.minutes * 60:
         for g in opt.param_groups:
             g["lr"] = lr_at(time.time() - start)
-        x0 = crops.batch(args.batch).to(device)
+        x0 = crops.batch(args.batch)
         sigma = sample_sigmas(args.batch, gen, device)
         n = torch.randn_like(x0) * sigma.reshape(-1, 1, 1, 1)
-        d = net(x0 + n, sigma)
+        with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=args.bf16):
+            d = net(x0 + n, sigma)
         weight = (sigma ** 2 + M.SIGMA_DATA ** 2) / (sigma * M.SIGMA_DATA) ** 2
-        loss = (weight.reshape(-1, 1, 1, 1) * (d - x0) ** 2).mean()
+        loss = (weight.reshape(-1, 1, 1, 1) * (d.float() - x0) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         with torch.no_grad():
             # warm-up keeps the average from dragging early random weights along
             decay = min(args.ema, (1 + state["step"]) / (10 + state["step"]))
-            for pe, pn in zip(ema.parameters(), net.parameters()):
-                pe.mul_(decay).add_(pn, alpha=1 - decay)
+            pe, pn = list(ema.parameters()), list(net.parameters())
+            torch._foreach_mul_(pe, decay)
+            torch._foreach_add_(pe, pn, alpha=1 - decay)
         state["step"] += 1
         state["patches"] += args.batch
         run_patches += args.batch
-        losses.append(loss.item())
+        losses.append(loss.detach())
         now = time.time()
         if now - last_log > 60:
+            losses = [torch.stack(losses).mean().item()]
             rate = run_patches / (now - start)
             print(f"step {state['step']} patches {state['patches']} loss {np.mean(losses):.4f} "
                   f"{rate:.1f} patches/s lr {opt.param_groups[0]['lr']:.2e}", flush=True)
