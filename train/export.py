@@ -19,6 +19,27 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model as M  # noqa: E402
 
 
+def describe(config, net):
+    """One line on the architecture, read off the network itself."""
+    u = net.net
+    widths = [m.out_channels for m in u.down]
+    widths = [u.head.out_channels] + widths
+    res = "2x2 pixel-unshuffle" if u.factor > 1 else "full resolution"
+    blocks = len(u.mid)
+    return (f"{config}: residual U-Net at {res}, widths {'/'.join(map(str, widths))}, "
+            f"{blocks} residual block(s) per level, noise level as an input channel")
+
+
+def training_commands(state, config, a):
+    """The runs that made the weights, in order, with their hardware (older
+    checkpoints did not record them: then the last run's arguments)."""
+    runs = state.get("runs")
+    if not runs:
+        return (f"train/train.py --config {config} --patch {a.get('patch')} --batch {a.get('batch')} "
+                f"--lr {a.get('lr')}")
+    return "; ".join(f"{r['command']} [{r['hardware']}, {r['minutes']} min, {r['patches']} patches]" for r in runs)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -50,10 +71,10 @@ def main():
         "restore.sigma_data": str(M.SIGMA_DATA),
         "restore.size_multiple": str(mult),
         "restore.channels": "3",
-        "restore.architecture": f"{ck['config']}: pixel-unshuffle residual U-Net, noise level as input channel",
+        "restore.architecture": describe(ck["config"], net),
         "restore.parameters": str(M.param_count(net)),
         "restore.training_data": "105 photographs from Debian packages (shared/data/train-photos; credits in MODEL.md)",
-        "restore.training_command": f"/usr/bin/python3 train/train.py --config {ck['config']} --patch {a.get('patch')} --batch {a.get('batch')} --lr {a.get('lr')}",
+        "restore.training_command": training_commands(state, ck["config"], a),
         "restore.training_patches": str(state["patches"]),
         "restore.training_hours": f"{state['seconds'] / 3600:.2f}",
         "restore.training_commit": ck.get("commit", "unknown"),

@@ -230,9 +230,15 @@ def main():
     print(f"{n_photos} photos loaded; validating on {len(val_files)} images", flush=True)
 
     def save():
+        run["patches"] = run_patches
+        run["minutes"] = round((time.time() - start) / 60, 2)
         os.makedirs(os.path.dirname(os.path.abspath(args.checkpoint)), exist_ok=True)
+        # paths relative to the repository: a checkpoint names no machine's folders
+        root = os.path.dirname(here)
+        saved_args = {k: os.path.relpath(os.path.abspath(v), root) if k in ("data", "val", "checkpoint") else v
+                      for k, v in vars(args).items()}
         ck = {"config": args.config, "model": net.state_dict(), "ema": ema.state_dict(),
-              "state": state, "args": vars(args), "commit": git_commit()}
+              "state": state, "args": saved_args, "commit": git_commit()}
         if args.split_opt:
             torch.save(opt.state_dict(), args.checkpoint + ".opt.tmp")
             os.replace(args.checkpoint + ".opt.tmp", args.checkpoint + ".opt")
@@ -243,6 +249,10 @@ def main():
         os.replace(tmp, args.checkpoint)
 
     start = time.time()
+    hardware = torch.cuda.get_device_name(0) if device == "cuda" else f"CPU, {args.threads} threads"
+    run = {"hardware": hardware, "command": " ".join(["train/train.py"] + sys.argv[1:]),
+           "first_step": state["step"], "patches": 0, "minutes": 0.0}
+    state.setdefault("runs", []).append(run)
     last_save = start
     last_log = start
     run_patches = 0
