@@ -79,16 +79,17 @@ $(CASES)/sr4/manifest.json:
 
 ## device-prep: copy the training photos and 4 validation images into .cache/device for a
 ## GPU run with the device tool (see train/device.sh), and for its benchmarks a compressed
-## ONNX Runtime, a compressed host test binary and the Vulkan loader's Debian package
+## ONNX Runtime, a compressed host test binary and the Vulkan loader's and GL dispatch's Debian
+## packages into .cache/device-gpu
 device-prep: $(ORT_LIB)
-	rm -rf .cache/device && mkdir -p .cache/device/val .cache/device/gpu
+	rm -rf .cache/device .cache/device-gpu && mkdir -p .cache/device/val .cache/device-gpu
 	cp -r ../shared/data/train-photos .cache/device/train-photos
 	ls ../shared/data/eval/CBSD68/*.png | sort | head -4 | xargs -I{} cp {} .cache/device/val/
-	xz -T0 -9 -c $(ORT_LIB) >.cache/device/gpu/libonnxruntime.so.1.xz
-	$(GO) test -c -ldflags='-s -w' -o .cache/device/gpu/host.test ./host
-	xz -T0 -9 .cache/device/gpu/host.test
-	cd .cache/device/gpu && apt-get download libvulkan1
-	du -sh .cache/device
+	xz -T0 -9 -c $(ORT_LIB) >.cache/device-gpu/libonnxruntime.so.1.xz
+	$(GO) test -c -ldflags='-s -w' -o .cache/device-gpu/host.test ./host
+	xz -T0 -9 .cache/device-gpu/host.test
+	cd .cache/device-gpu && apt-get download libvulkan1 libglvnd0 libgl1 libglx0 libegl1 libgles2 libopengl0
+	du -sh .cache/device .cache/device-gpu
 
 ## fuzz: run each fuzz target for FUZZTIME (the seeds also run in make test; .ci/run runs
 ## this after the tests). A crasher is written to the package's testdata/fuzz and stays there

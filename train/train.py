@@ -173,7 +173,8 @@ def main():
     ap.add_argument("--val", default=os.path.join(here, "..", "..", "shared", "data", "eval", "CBSD68"),
                     help="clean images for a progress score (never trained on)")
     ap.add_argument("--checkpoint", default=os.path.join(here, "checkpoints", "latest.pt"))
-    ap.add_argument("--config", default="unet", help="architecture: unet (default), tiny, small, base")
+    ap.add_argument("--config", default=None,
+                    help="architecture (train/model.py): the checkpoint's when resuming, else unet2")
     ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
     ap.add_argument("--patch", type=int, default=64)
     ap.add_argument("--batch", type=int, default=16)
@@ -197,13 +198,18 @@ def main():
 
     torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    ck = None
+    if os.path.exists(args.checkpoint):
+        ck = torch.load(args.checkpoint, map_location=device, weights_only=False)  # our own file
+        if args.config is None:
+            args.config = ck["config"]
+    args.config = args.config or "unet2"
     net = M.build(args.config).to(device)
     ema = M.build(args.config).to(device)
     ema.load_state_dict(net.state_dict())
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     state = {"step": 0, "patches": 0, "seconds": 0.0, "history": []}
-    if os.path.exists(args.checkpoint):
-        ck = torch.load(args.checkpoint, map_location=device, weights_only=False)  # our own file
+    if ck is not None:
         if ck["config"] != args.config:
             raise SystemExit(f"train: {args.checkpoint} holds config {ck['config']!r}, not {args.config!r}")
         net.load_state_dict(ck["model"])
