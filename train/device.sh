@@ -17,8 +17,8 @@
 # train: two trainings share the GPU until the time is up: "a" continues the
 #    shipped checkpoint (train/checkpoints/latest.pt) and "b" trains the
 #    config in $B_CONFIG (default unet-wide) from scratch. Their checkpoints
-#    ($OUT/a.pt, $OUT/b.pt and their optimizer states *.pt.opt, under the
-#    tool's 16 MiB per file, saved every 2 minutes, so a run cut short still
+#    ($OUT/a.pt with its optimizer state a.pt.opt, and $OUT/b.pt with the
+#    averaged weights alone: each file under the tool's 16 MiB; saved every 2 minutes, so a run cut short still
 #    returns weights) and logs come back in $OUT; evaluate them here
 #    (train/export.py, make bench-model) and ship the better.
 #
@@ -74,10 +74,10 @@ if $py -c 'import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)'; t
 	batch=128 bf16=--bf16
 fi
 common=(--data .cache/device/train-photos --val .cache/device/val --minutes "$minutes" --patch 96
-	--batch "$batch" $bf16 --threads 4 --decay-frac 0.6 --save-every 2 --split-opt --warmup 300)
+	--batch "$batch" $bf16 --threads 4 --decay-frac 0.6 --save-every 2 --warmup 300)
 cp train/checkpoints/latest.pt "$out/a.pt"
-$py train/train.py "${common[@]}" --checkpoint "$out/a.pt" --lr 1e-4 --lr-final 5e-6 >"$out/a.log" 2>&1 &
-$py train/train.py "${common[@]}" --checkpoint "$out/b.pt" --config "$b_config" --lr 5e-4 --lr-final 1e-5 \
+$py train/train.py "${common[@]}" --checkpoint "$out/a.pt" --save split --lr 1e-4 --lr-final 5e-6 >"$out/a.log" 2>&1 &
+$py train/train.py "${common[@]}" --checkpoint "$out/b.pt" --save ema --config "$b_config" --lr 5e-4 --lr-final 1e-5 \
 	--seed 1 >"$out/b.log" 2>&1 &
 wait
 tail -n 3 "$out/a.log" "$out/b.log"

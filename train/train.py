@@ -192,8 +192,12 @@ def main():
     ap.add_argument("--bf16", action="store_true", help="bfloat16 autocast (on a GPU: several times faster)")
     ap.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--split-opt", action="store_true",
-                    help="keep the optimizer state in CHECKPOINT.opt (two files of half the size)")
+    ap.add_argument("--save", default="full", choices=["full", "split", "ema"],
+                    help="full: one file with the optimizer state; split: the optimizer state in "
+                         "CHECKPOINT.opt (two files of half the size); ema: only the averaged weights "
+                         "(a resumed run starts from them with a fresh optimizer)")
+    # the shipped model's recorded commands use the older spelling
+    ap.add_argument("--split-opt", dest="save", action="store_const", const="split", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -212,7 +216,7 @@ def main():
     if ck is not None:
         if ck["config"] != args.config:
             raise SystemExit(f"train: {args.checkpoint} holds config {ck['config']!r}, not {args.config!r}")
-        net.load_state_dict(ck["model"])
+        net.load_state_dict(ck.get("model", ck["ema"]))
         ema.load_state_dict(ck["ema"])
         if "opt" in ck:
             opt.load_state_dict(ck["opt"])
@@ -243,12 +247,14 @@ def main():
         root = os.path.dirname(here)
         saved_args = {k: os.path.relpath(os.path.abspath(v), root) if k in ("data", "val", "checkpoint") else v
                       for k, v in vars(args).items()}
-        ck = {"config": args.config, "model": net.state_dict(), "ema": ema.state_dict(),
+        ck = {"config": args.config, "ema": ema.state_dict(),
               "state": state, "args": saved_args, "commit": git_commit()}
-        if args.split_opt:
+        if args.save != "ema":
+            ck["model"] = net.state_dict()
+        if args.save == "split":
             torch.save(opt.state_dict(), args.checkpoint + ".opt.tmp")
             os.replace(args.checkpoint + ".opt.tmp", args.checkpoint + ".opt")
-        else:
+        elif args.save == "full":
             ck["opt"] = opt.state_dict()
         tmp = args.checkpoint + ".tmp"
         torch.save(ck, tmp)
