@@ -65,11 +65,24 @@ func (m *model) denoiseTiled(ctx context.Context, xs []*sdk.Tensor, sigmas []flo
 			}
 		}
 	}
+	// The tiles form a grid (every row start with every column start), so
+	// the blending weights' sum is separable: wy[y]·wx[x]. Each result is
+	// accumulated in place and becomes the output: on a 24-megapixel photo
+	// that keeps one image-sized buffer per input, not two and a weight map.
+	wy, wx := make([]float64, x.H), make([]float64, x.W)
+	for _, y0 := range ys {
+		for yy := 0; yy < th; yy++ {
+			wy[y0+yy] += ramp(yy, y0, th, x.H, tileOverlap)
+		}
+	}
+	for _, x0 := range xsStarts {
+		for xx := 0; xx < tw; xx++ {
+			wx[x0+xx] += ramp(xx, x0, tw, x.W, tileOverlap)
+		}
+	}
 	acc := make([][]float32, len(xs))
-	wsum := make([][]float32, len(xs))
 	for i := range xs {
 		acc[i] = make([]float32, x.Len())
-		wsum[i] = make([]float32, x.H*x.W)
 	}
 	for start := 0; start < len(refs); start += tileBatch {
 		group := refs[start:min(start+tileBatch, len(refs))]
@@ -91,7 +104,6 @@ func (m *model) denoiseTiled(ctx context.Context, xs []*sdk.Tensor, sigmas []flo
 				for xx := 0; xx < tw; xx++ {
 					w := wy * ramp(xx, r.x0, tw, x.W, tileOverlap)
 					p := (r.y0+yy)*x.W + r.x0 + xx
-					wsum[r.item][p] += float32(w)
 					for c := 0; c < x.C; c++ {
 						acc[r.item][c*x.H*x.W+p] += float32(w) * o.Data[(c*th+yy)*tw+xx]
 					}
@@ -100,13 +112,17 @@ func (m *model) denoiseTiled(ctx context.Context, xs []*sdk.Tensor, sigmas []flo
 		}
 	}
 	outs := make([]*sdk.Tensor, len(xs))
-	plane := x.H * x.W
 	for i := range xs {
-		out := sdk.NewTensor(x.C, x.H, x.W)
-		for j := range out.Data {
-			out.Data[j] = acc[i][j] / wsum[i][j%plane]
+		a := acc[i]
+		for c := 0; c < x.C; c++ {
+			for yy := 0; yy < x.H; yy++ {
+				row := a[(c*x.H+yy)*x.W : (c*x.H+yy+1)*x.W]
+				for xx := range row {
+					row[xx] = float32(float64(row[xx]) / (wy[yy] * wx[xx]))
+				}
+			}
 		}
-		outs[i] = out
+		outs[i] = &sdk.Tensor{C: x.C, H: x.H, W: x.W, Data: a}
 	}
 	return outs, nil
 }

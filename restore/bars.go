@@ -20,9 +20,10 @@ type bars struct {
 	p     *mpb.Progress
 	files *mpb.Bar // nil for a single file
 
-	mu     sync.Mutex
-	img    *mpb.Bar // the current image's bar, made at its first evaluation
-	closed bool
+	mu      sync.Mutex
+	img     *mpb.Bar // the current image's bar, made at its first evaluation
+	closed  bool
+	pending []byte // lines written while no bar was running, printed by close
 }
 
 // newBars starts drawing on w for a run of n files.
@@ -73,10 +74,19 @@ func (b *bars) done() {
 	}
 }
 
-// Write prints p above the bars (directly once they are closed).
+// Write prints p above the bars (directly once they are closed). While no
+// bar is running, p waits for close: mpb prints intercepted lines at its
+// next drawing, and after the last bar's final drawing there may be none
+// (the "wrote" line of a single file was lost that way, depending on timing).
 func (b *bars) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	closed := b.closed
+	running := (b.img != nil && !b.img.Completed()) || (b.files != nil && !b.files.Completed())
+	if !closed && !running {
+		b.pending = append(b.pending, p...)
+		b.mu.Unlock()
+		return len(p), nil
+	}
 	b.mu.Unlock()
 	if !closed {
 		if n, err := b.p.Write(p); err == nil {
@@ -102,4 +112,11 @@ func (b *bars) close() {
 	}
 	b.mu.Unlock()
 	b.p.Wait()
+	b.mu.Lock()
+	pending := b.pending
+	b.pending = nil
+	b.mu.Unlock()
+	if len(pending) > 0 {
+		b.w.Write(pending)
+	}
 }

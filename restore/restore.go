@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -446,6 +447,12 @@ func restoreFile(ctx context.Context, h *host.Host, f restoreFlags, req host.Req
 			return fmt.Errorf("%s: %w", input, err)
 		}
 		return err
+	}
+	if b := img.Bounds(); b.Dx()*b.Dy() >= 4<<20 {
+		// The restoration's working tensors are garbage now: hand their
+		// pages back before encoding allocates, so a large photo's peak
+		// memory is the restoration's, not that plus the encoder's.
+		debug.FreeOSMemory()
 	}
 	if res.NoiseEstimated && !f.quiet {
 		fmt.Fprintf(stderr, "restore: %s: estimated noise level %.2f (8-bit levels); pass --noise to set it\n", input, res.Noise)

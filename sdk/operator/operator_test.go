@@ -186,14 +186,16 @@ func TestBlurProxKeepsNoStaleMeasurement(t *testing.T) {
 	for _, sigma := range []float64{0.1, 0.2, 0.2} {
 		fresh, _ := NewBlur(k, 33, 30)
 		got, want := cached.Prox(z, y, sigma, 2), fresh.Prox(z, y, sigma, 2)
-		// Images too large to keep the data term recompute it per call.
+		// Images too large to keep the data term transform it per call,
+		// by another route (proxOneGrid): the same to float32 rounding.
 		keep := maxCachedGrid
 		maxCachedGrid = 0
 		uncached, _ := NewBlur(k, 33, 30)
 		again := uncached.Prox(z, y, sigma, 2)
 		maxCachedGrid = keep
 		for i := range got.Data {
-			if got.Data[i] != want.Data[i] || again.Data[i] != want.Data[i] {
+			d := math.Abs(float64(again.Data[i] - want.Data[i]))
+			if got.Data[i] != want.Data[i] || d > 1e-5*(1+math.Abs(float64(want.Data[i]))) {
 				t.Fatalf("σ_y=%g: pixel %d is %g (kept) and %g (recomputed), a fresh operator gives %g",
 					sigma, i, got.Data[i], again.Data[i], want.Data[i])
 			}
