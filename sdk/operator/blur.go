@@ -6,6 +6,7 @@ import (
 	"math/cmplx"
 	"slices"
 	"sync"
+	"weak"
 
 	"github.com/restorekit/restore/sdk"
 )
@@ -27,6 +28,7 @@ type Blur struct {
 	top, left int         // where the image sits in the grid
 	kf        []complex64 // FFT of the kernel placed for circular convolution on the grid
 	k2        []float32   // |kf|²
+	spec      *spectrum   // holds kf and k2, shared with other operators of the same kernel and grid
 	rows      []tap       // seamless border taps, see smoothTaps
 	cols      []tap
 	circular  bool
@@ -81,28 +83,61 @@ func newBlur(kernel *sdk.Tensor, h, w int, circular bool) (*Blur, error) {
 		b.top, b.left = kh, kw
 		b.gh, b.gw = fastSize(h+2*kh), fastSize(w+2*kw)
 	}
-	// y[i] = Σ_m x[i + c − m] k[m]  ⇔  circular convolution with k placed at (m − c) mod N.
-	ch, cw := kh/2, kw/2
-	// The spectrum is computed in complex128 and kept in complex64 (with
-	// |K|² in float32): on a 24-megapixel photo that is 290 MB, not 580.
-	kf := make([]complex128, b.gh*b.gw)
-	for m := 0; m < kh; m++ {
-		for n := 0; n < kw; n++ {
-			y := ((m-ch)%b.gh + b.gh) % b.gh
-			x := ((n-cw)%b.gw + b.gw) % b.gw
-			kf[y*b.gw+x] += complex(float64(kernel.Data[m*kw+n])/sum, 0)
-		}
-	}
-	newFFT2(b.gh, b.gw).forward(kf)
 	b.rows = smoothTaps(b.gh, h, b.top, kh)
 	b.cols = smoothTaps(b.gw, w, b.left, kw)
-	b.kf = make([]complex64, len(kf))
-	b.k2 = make([]float32, len(kf))
-	for i, v := range kf {
-		b.kf[i] = complex64(v)
-		b.k2[i] = float32(real(v)*real(v) + imag(v)*imag(v))
-	}
+	b.spec = spectrumFor(kernel, sum, b.gh, b.gw)
+	b.kf, b.k2 = b.spec.kf, b.spec.k2
 	return b, nil
+}
+
+// spectrum is a kernel's FFT on a grid, with |K|², computed in complex128
+// and kept in complex64 and float32: on a 24-megapixel photo that is 290 MB,
+// not 580.
+type spectrum struct {
+	kernel []float32
+	kh, kw int
+	gh, gw int
+	kf     []complex64
+	k2     []float32
+}
+
+// lastSpectrum is the most recent spectrum while an operator still holds
+// it: the host and an in-process guidance each build an operator for the
+// same problem, and on a large photo a second copy is hundreds of megabytes.
+var lastSpectrum struct {
+	mu sync.Mutex
+	p  weak.Pointer[spectrum]
+}
+
+// spectrumFor returns the spectrum of kernel (normalised by sum) on a gh×gw
+// grid, reusing the last one computed when it matches and is still in use.
+func spectrumFor(kernel *sdk.Tensor, sum float64, gh, gw int) *spectrum {
+	lastSpectrum.mu.Lock()
+	defer lastSpectrum.mu.Unlock()
+	if s := lastSpectrum.p.Value(); s != nil && s.gh == gh && s.gw == gw && s.kh == kernel.H && s.kw == kernel.W &&
+		slices.Equal(s.kernel, kernel.Data) {
+		return s
+	}
+	kh, kw := kernel.H, kernel.W
+	// y[i] = Σ_m x[i + c − m] k[m]  ⇔  circular convolution with k placed at (m − c) mod N.
+	ch, cw := kh/2, kw/2
+	kf := make([]complex128, gh*gw)
+	for m := 0; m < kh; m++ {
+		for n := 0; n < kw; n++ {
+			y := ((m-ch)%gh + gh) % gh
+			x := ((n-cw)%gw + gw) % gw
+			kf[y*gw+x] += complex(float64(kernel.Data[m*kw+n])/sum, 0)
+		}
+	}
+	newFFT2(gh, gw).forward(kf)
+	s := &spectrum{kernel: slices.Clone(kernel.Data), kh: kh, kw: kw, gh: gh, gw: gw,
+		kf: make([]complex64, len(kf)), k2: make([]float32, len(kf))}
+	for i, v := range kf {
+		s.kf[i] = complex64(v)
+		s.k2[i] = float32(real(v)*real(v) + imag(v)*imag(v))
+	}
+	lastSpectrum.p = weak.Make(s)
+	return s
 }
 
 // Reflect maps any integer index onto [0, n) by half-sample symmetric

@@ -3,6 +3,7 @@ package operator
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/restorekit/restore/sdk"
@@ -340,5 +341,37 @@ func BenchmarkBlurProx(b *testing.B) {
 				op.Prox(z, y, 0.01, 10)
 			}
 		})
+	}
+}
+
+// TestBlurSharesSpectrum: operators for the same kernel and image size share
+// one kernel spectrum (the host's and an in-process guidance's, hundreds of
+// megabytes each on a large photo); another kernel or size gets its own, and
+// each operator keeps its own Epsilon.
+func TestBlurSharesSpectrum(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	k := randKernel(r, 5, 5)
+	a, err := NewBlur(k, 40, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewBlur(k.Clone(), 40, 30)
+	if a.spec != b.spec {
+		t.Error("two operators of the same kernel and size hold two spectra")
+	}
+	b.Epsilon = 0.5
+	if a.Epsilon == b.Epsilon {
+		t.Error("Epsilon is shared")
+	}
+	other := randKernel(r, 5, 5)
+	c, _ := NewBlur(other, 40, 30)
+	d, _ := NewBlur(k, 41, 30)
+	if c.spec == a.spec || d.spec == a.spec {
+		t.Error("a different kernel or size reused the spectrum")
+	}
+	fresh, _ := NewBlur(other, 40, 30)
+	x := randTensor(r, 3, 40, 30)
+	if got, want := c.Apply(x), fresh.Apply(x); !slices.Equal(got.Data, want.Data) {
+		t.Error("a shared spectrum gives another result")
 	}
 }
