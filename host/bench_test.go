@@ -19,7 +19,7 @@ import (
 //	go test ./host -run '^$' -bench Denoise -benchtime 10x
 //
 // The name carries the device that ran it (RESTORE_DEVICE picks one, default
-// auto); 1024×1024 goes through the network as four 512² tiles plus overlaps.
+// auto); 1024×1024 goes through the network as nine 384² tiles (see tileSide).
 func BenchmarkDenoise(b *testing.B) {
 	h := openHost(b, Config{Threads: 2, Device: os.Getenv("RESTORE_DEVICE")})
 	for _, side := range []int{256, 512, 1024} {

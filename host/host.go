@@ -52,7 +52,7 @@ type Config struct {
 	// unavailable falls back to the CPU, with a log line, unless
 	// StrictDevice. Host.Device and Result.Device say which one runs.
 	Device string
-	// TileSize is the side of the square tiles the network evaluates a
+	// TileSize is the largest side of the tiles the network evaluates a
 	// larger photo in (rounded up to the model's size multiple), so its
 	// memory depends on the tile, not the photo; 0 means DefaultTileSize,
 	// negative never tiles. At least 192.
