@@ -85,6 +85,7 @@ device-prep: $(ORT_LIB)
 	rm -rf .cache/device .cache/device-gpu && mkdir -p .cache/device/val .cache/device-gpu
 	cp -r ../shared/data/train-photos .cache/device/train-photos
 	ls ../shared/data/eval/CBSD68/*.png | sort | head -4 | xargs -I{} cp {} .cache/device/val/
+	git rev-parse --short HEAD >.cache/device/commit
 	xz -T0 -9 -c $(ORT_LIB) >.cache/device-gpu/libonnxruntime.so.1.xz
 	$(GO) test -c -ldflags='-s -w' -o .cache/device-gpu/host.test ./host
 	xz -T0 -9 .cache/device-gpu/host.test

@@ -65,6 +65,9 @@ if [ "$mode" = bench ]; then
 fi
 [ "$mode" = train ] || { echo "device.sh: unknown mode $mode"; exit 2; }
 
+# The commit the checkpoints record (make device-prep wrote it; commit first).
+[ -f .cache/device/commit ] && export TRAIN_COMMIT=$(cat .cache/device/commit)
+
 # Both runs stop 50 s before the budget: the final validation and save.
 left=$((budget - ($(date +%s) - start) - 50))
 minutes=$(awk -v s="$left" 'BEGIN{printf "%.2f", s/60}')

@@ -159,6 +159,11 @@ def val_psnr(ema, files, sigma8, device, seed=0):
 
 
 def git_commit():
+    """The commit of the code that runs: $TRAIN_COMMIT when set (train/device.sh
+    sets it from make device-prep: the device machine's copy of the repository
+    reported an older HEAD), else git's HEAD."""
+    if os.environ.get("TRAIN_COMMIT"):
+        return os.environ["TRAIN_COMMIT"]
     try:
         return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
                                        stderr=subprocess.DEVNULL).strip()
