@@ -22,7 +22,7 @@ const (
 )
 
 // tileSide returns the side of the tiles along an axis of n pixels: as many
-// tiles as tiles of at most max pixels need (with tileOverlap between
+// tiles as tiles of at most limit pixels need (with tileOverlap between
 // neighbours), each as short as covers n with that many, rounded up to a
 // multiple of k. A 1024-pixel axis takes three tiles of 384 instead of
 // three of 512: the network sees 1.3 megapixels for a 1024² image instead
@@ -84,20 +84,22 @@ func (m *model) denoiseTiled(ctx context.Context, xs []*sdk.Tensor, sigmas []flo
 		}
 	}
 	// The tiles form a grid (every row start with every column start), so
-	// the blending weights' sum is separable: wy[y]·wx[x]. Each result is
-	// accumulated in place and becomes the output: on a 24-megapixel photo
-	// that keeps one image-sized buffer per input, not two and a weight map.
-	wy, wx := make([]float64, x.H), make([]float64, x.W)
+	// the blending weights' sum is separable: sumY[y]·sumX[x]. Each result
+	// is accumulated in place and becomes the output: on a 24-megapixel
+	// photo that keeps one image-sized buffer per input, not two and a
+	// weight map.
+	sumY, sumX := make([]float64, x.H), make([]float64, x.W)
 	for _, y0 := range ys {
 		for yy := 0; yy < th; yy++ {
-			wy[y0+yy] += ramp(yy, y0, th, x.H, tileOverlap)
+			sumY[y0+yy] += ramp(yy, y0, th, x.H, tileOverlap)
 		}
 	}
 	for _, x0 := range xsStarts {
 		for xx := 0; xx < tw; xx++ {
-			wx[x0+xx] += ramp(xx, x0, tw, x.W, tileOverlap)
+			sumX[x0+xx] += ramp(xx, x0, tw, x.W, tileOverlap)
 		}
 	}
+	rampX := make([]float64, tw)
 	acc := make([][]float32, len(xs))
 	for i := range xs {
 		acc[i] = make([]float32, x.Len())
@@ -117,10 +119,13 @@ func (m *model) denoiseTiled(ctx context.Context, xs []*sdk.Tensor, sigmas []flo
 		}
 		for j, r := range group {
 			o := outs[j]
+			for xx := range rampX {
+				rampX[xx] = ramp(xx, r.x0, tw, x.W, tileOverlap)
+			}
 			for yy := 0; yy < th; yy++ {
 				wy := ramp(yy, r.y0, th, x.H, tileOverlap)
 				for xx := 0; xx < tw; xx++ {
-					w := wy * ramp(xx, r.x0, tw, x.W, tileOverlap)
+					w := wy * rampX[xx]
 					p := (r.y0+yy)*x.W + r.x0 + xx
 					for c := 0; c < x.C; c++ {
 						acc[r.item][c*x.H*x.W+p] += float32(w) * o.Data[(c*th+yy)*tw+xx]
@@ -136,7 +141,7 @@ func (m *model) denoiseTiled(ctx context.Context, xs []*sdk.Tensor, sigmas []flo
 			for yy := 0; yy < x.H; yy++ {
 				row := a[(c*x.H+yy)*x.W : (c*x.H+yy+1)*x.W]
 				for xx := range row {
-					row[xx] = float32(float64(row[xx]) / (wy[yy] * wx[xx]))
+					row[xx] = float32(float64(row[xx]) / (sumY[yy] * sumX[xx]))
 				}
 			}
 		}

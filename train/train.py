@@ -275,6 +275,7 @@ def main():
     run_patches = 0
     losses = []
     first_step = state["step"]
+    pe, pn = list(ema.parameters()), list(net.parameters())  # the EMA's pairs, updated each step
 
     def lr_at(elapsed):
         warm = min(1.0, (state["step"] - first_step + 1) / args.warmup) if args.warmup else 1.0
@@ -301,7 +302,6 @@ def main():
         with torch.no_grad():
             # warm-up keeps the average from dragging early random weights along
             decay = min(args.ema, (1 + state["step"]) / (10 + state["step"]))
-            pe, pn = list(ema.parameters()), list(net.parameters())
             torch._foreach_mul_(pe, decay)
             torch._foreach_add_(pe, pn, alpha=1 - decay)
         state["step"] += 1

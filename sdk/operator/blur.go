@@ -221,6 +221,15 @@ func (b *Blur) extendSmooth(grid []complex128, t *sdk.Tensor, ch int, imag bool)
 	}
 }
 
+// extendPair fills grid with channels c0 (real parts) and c1 (imaginary
+// parts; −1: none) of t, with the seamless border of extendSmooth.
+func (b *Blur) extendPair(grid []complex128, t *sdk.Tensor, c0, c1 int) {
+	b.extendSmooth(grid, t, c0, false)
+	if c1 >= 0 {
+		b.extendSmooth(grid, t, c1, true)
+	}
+}
+
 // pairs runs fn over channels two at a time, packed as real and imaginary
 // parts of one complex grid: every filter here is a real convolution, so the
 // two channels do not mix.
@@ -234,15 +243,24 @@ func (b *Blur) pairs(c int, fn func(c0, c1 int)) {
 	}
 }
 
-// cropInto writes the image region of grid (real → channel c0, imag → c1) into out.
-func (b *Blur) cropInto(out *sdk.Tensor, grid []complex128, c0, c1 int) {
+// cropInto writes the image region of grid (real → channel c0, imag → c1)
+// into out, or adds it to what out holds.
+func (b *Blur) cropInto(out *sdk.Tensor, grid []complex128, c0, c1 int, add bool) {
 	n := b.h * b.w
 	for y := 0; y < b.h; y++ {
 		for x := 0; x < b.w; x++ {
 			v := grid[(y+b.top)*b.gw+x+b.left]
-			out.Data[c0*n+y*b.w+x] = float32(real(v))
+			i0, i1 := c0*n+y*b.w+x, c1*n+y*b.w+x
+			if add {
+				out.Data[i0] += float32(real(v))
+				if c1 >= 0 {
+					out.Data[i1] += float32(imag(v))
+				}
+				continue
+			}
+			out.Data[i0] = float32(real(v))
 			if c1 >= 0 {
-				out.Data[c1*n+y*b.w+x] = float32(imag(v))
+				out.Data[i1] = float32(imag(v))
 			}
 		}
 	}
@@ -268,7 +286,7 @@ func (b *Blur) filter(x *sdk.Tensor, smooth bool, gain func(i int) complex128) *
 			grid[i] *= gain(i)
 		}
 		f.inverse(grid)
-		b.cropInto(out, grid, c0, c1)
+		b.cropInto(out, grid, c0, c1, false)
 	})
 	return out
 }
@@ -326,7 +344,8 @@ func (b *Blur) Adjoint(y *sdk.Tensor) *sdk.Tensor {
 // X = (conj(K)·Y/σ_y² + ρ·Z) / (|K|²/σ_y² + ρ) on the FFT grid. The first
 // term depends only on y and σ_y, which stay the same through a
 // restoration: it is kept from the previous call (for grids up to
-// maxCachedGrid), so a call costs two FFTs per channel pair, not three.
+// maxCachedGrid), so a call costs two FFTs per channel pair, not three;
+// larger grids go through proxOneGrid.
 func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 	if sigmaY < minSigmaY {
 		sigmaY = minSigmaY
@@ -334,25 +353,22 @@ func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 	a := 1 / (sigmaY * sigmaY)
 	out := sdk.NewTensor(z.C, z.H, z.W)
 	f := newFFT2(b.gh, b.gw)
-	cached := b.cachedDataTerm(f, y, a)
 	g := make([]complex128, b.gh*b.gw)
+	cached := b.cachedDataTerm(f, g, y, a)
 	if cached == nil {
 		b.proxOneGrid(f, g, out, z, y, a, rho)
 		return out
 	}
 	b.pairs(z.C, func(c0, c1 int) {
 		d := cached[c0/2]
-		b.extendSmooth(g, z, c0, false)
-		if c1 >= 0 {
-			b.extendSmooth(g, z, c1, true)
-		}
+		b.extendPair(g, z, c0, c1)
 		f.forward(g)
 		for i, v := range g {
 			inv := 1 / (a*float64(b.k2[i]) + rho)
 			g[i] = complex((float64(real(d[i]))+rho*real(v))*inv, (float64(imag(d[i]))+rho*imag(v))*inv)
 		}
 		f.inverse(g)
-		b.cropInto(out, g, c0, c1)
+		b.cropInto(out, g, c0, c1, false)
 	})
 	return out
 }
@@ -364,41 +380,21 @@ func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 // photo a grid is 390 MB).
 func (b *Blur) proxOneGrid(f *fft2, g []complex128, out, z, y *sdk.Tensor, a, rho float64) {
 	b.pairs(z.C, func(c0, c1 int) {
-		b.extendSmooth(g, y, c0, false)
-		if c1 >= 0 {
-			b.extendSmooth(g, y, c1, true)
-		}
+		b.extendPair(g, y, c0, c1)
 		f.forward(g)
 		for i, v := range g {
 			g[i] = cmplx.Conj(complex128(b.kf[i])) * v * complex(a/(a*float64(b.k2[i])+rho), 0)
 		}
 		f.inverse(g)
-		b.cropInto(out, g, c0, c1)
-		b.extendSmooth(g, z, c0, false)
-		if c1 >= 0 {
-			b.extendSmooth(g, z, c1, true)
-		}
+		b.cropInto(out, g, c0, c1, false)
+		b.extendPair(g, z, c0, c1)
 		f.forward(g)
 		for i := range g {
 			g[i] *= complex(rho/(a*float64(b.k2[i])+rho), 0)
 		}
 		f.inverse(g)
-		b.addInto(out, g, c0, c1)
+		b.cropInto(out, g, c0, c1, true)
 	})
-}
-
-// addInto adds the image region of grid (real → channel c0, imag → c1) to out.
-func (b *Blur) addInto(out *sdk.Tensor, grid []complex128, c0, c1 int) {
-	n := b.h * b.w
-	for y := 0; y < b.h; y++ {
-		for x := 0; x < b.w; x++ {
-			v := grid[(y+b.top)*b.gw+x+b.left]
-			out.Data[c0*n+y*b.w+x] += float32(real(v))
-			if c1 >= 0 {
-				out.Data[c1*n+y*b.w+x] += float32(imag(v))
-			}
-		}
-	}
 }
 
 // maxCachedGrid bounds the grid points (over all channel pairs) of the data
@@ -418,8 +414,8 @@ type proxCache struct {
 
 // cachedDataTerm returns a·conj(K)·Y for each channel pair of y, kept from
 // the previous call when y and a are the same; nil when the grids are too
-// large to keep.
-func (b *Blur) cachedDataTerm(f *fft2, y *sdk.Tensor, a float64) [][]complex64 {
+// large to keep. g is a scratch grid.
+func (b *Blur) cachedDataTerm(f *fft2, g []complex128, y *sdk.Tensor, a float64) [][]complex64 {
 	if (y.C+1)/2*b.gh*b.gw > maxCachedGrid {
 		return nil
 	}
@@ -430,7 +426,6 @@ func (b *Blur) cachedDataTerm(f *fft2, y *sdk.Tensor, a float64) [][]complex64 {
 		return c.data
 	}
 	data := make([][]complex64, 0, (y.C+1)/2)
-	g := make([]complex128, b.gh*b.gw)
 	b.pairs(y.C, func(c0, c1 int) {
 		b.dataTermPair(f, g, y, c0, c1, a)
 		d := make([]complex64, len(g))
@@ -445,10 +440,7 @@ func (b *Blur) cachedDataTerm(f *fft2, y *sdk.Tensor, a float64) [][]complex64 {
 
 // dataTermPair writes a·conj(K)·Y for channels c0 and c1 (−1: none) of y into g.
 func (b *Blur) dataTermPair(f *fft2, g []complex128, y *sdk.Tensor, c0, c1 int, a float64) {
-	b.extendSmooth(g, y, c0, false)
-	if c1 >= 0 {
-		b.extendSmooth(g, y, c1, true)
-	}
+	b.extendPair(g, y, c0, c1)
 	f.forward(g)
 	for i := range g {
 		g[i] = cmplx.Conj(complex128(b.kf[i])) * g[i] * complex(a, 0)
