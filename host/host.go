@@ -20,6 +20,7 @@ import (
 	goruntime "runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/restorekit/restore/fixtures/models"
@@ -82,6 +83,7 @@ type Host struct {
 	ortVersion string
 	ortLib     string
 	reg        *registry
+	closeOnce  sync.Once
 }
 
 // Task is a restoration problem.
@@ -165,10 +167,15 @@ func Open(cfg Config) (*Host, error) {
 		reg: reg}, nil
 }
 
-// Close releases the model and, with the last host, ONNX Runtime.
+// Close stops the plugin processes kept between restorations and releases
+// the model and, with the last host, ONNX Runtime. Closing again does
+// nothing.
 func (h *Host) Close() error {
-	h.model.close()
-	releaseRuntime()
+	h.closeOnce.Do(func() {
+		h.reg.close()
+		h.model.close()
+		releaseRuntime()
+	})
 	return nil
 }
 

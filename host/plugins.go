@@ -57,6 +57,42 @@ type registry struct {
 
 	mu       sync.Mutex
 	external map[string]externalEntry // by path
+	verified map[string]verifiedEntry // by path: a checksum check, valid while neither file changes
+	idle     map[string][]idleClient  // by path: processes a finished restoration handed back
+	closed   bool
+}
+
+// maxIdle bounds the idle processes kept per plugin executable: one per
+// restoration running at once is what a host reuses.
+const maxIdle = 2
+
+// idleClient is a plugin process waiting for its next restoration, with
+// the executable's stamp when it started.
+type idleClient struct {
+	c     *sdk.Client
+	stamp fileStamp
+}
+
+// fileStamp identifies a version of a file well enough to notice it was
+// replaced: size and modification time.
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func stampOf(path string) (fileStamp, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}, false
+	}
+	return fileStamp{fi.ModTime(), fi.Size()}, true
+}
+
+// verifiedEntry is a passed checksum check: the binary's and its checksum
+// file's stamps, and the sum.
+type verifiedEntry struct {
+	bin, sum fileStamp
+	checksum []byte
 }
 
 type externalEntry struct {
@@ -67,7 +103,8 @@ type externalEntry struct {
 }
 
 func newRegistry(dir string, extra []sdk.Plugin, logger *slog.Logger) (*registry, error) {
-	r := &registry{dir: dir, logger: logger, builtin: map[string]sdk.Plugin{}, external: map[string]externalEntry{}}
+	r := &registry{dir: dir, logger: logger, builtin: map[string]sdk.Plugin{}, external: map[string]externalEntry{},
+		verified: map[string]verifiedEntry{}, idle: map[string][]idleClient{}}
 	for _, p := range append(plugins.Builtin(), extra...) {
 		in := p.Info()
 		if err := in.Validate(); err != nil {
@@ -156,9 +193,28 @@ func (r *registry) list() ([]PluginInfo, []error) {
 // check returns the approved checksum of a plugin executable, or
 // ErrUnverified saying how to approve it. With unverified plugins allowed
 // it only warns (and returns no checksum to enforce).
+//
+// A passed check is remembered while neither the binary nor its checksum
+// file changes (size and modification time): listing the plugins for each
+// restoration would otherwise hash every executable in the directory.
+// Launching does not rely on it alone: go-plugin hashes the binary again
+// as it starts the process.
 func (r *registry) check(path string) ([]byte, error) {
+	bin, okBin := stampOf(path)
+	sumStamp, okSum := stampOf(path + ChecksumSuffix)
+	r.mu.Lock()
+	v, ok := r.verified[path]
+	r.mu.Unlock()
+	if ok && okBin && okSum && v.bin == bin && v.sum == sumStamp {
+		return v.checksum, nil
+	}
 	trust, sum, err := VerifyPlugin(path)
 	if trust == TrustOK && err == nil {
+		if okBin && okSum {
+			r.mu.Lock()
+			r.verified[path] = verifiedEntry{bin, sumStamp, sum}
+			r.mu.Unlock()
+		}
 		return sum, nil
 	}
 	if r.allowUnverified {
@@ -211,10 +267,13 @@ func (r *registry) launch(path string) (*sdk.Client, error) {
 }
 
 // open returns the plugin of the given kind and name, and a function that
-// releases it (kills the process of a third-party plugin).
-func (r *registry) open(kind sdk.Kind, name string) (sdk.Plugin, func(), error) {
+// releases it. A third-party plugin runs in a process of its own, started
+// for the restoration or kept from an earlier one; release(true) hands a
+// process that did its work back for the next restoration, release(false)
+// kills it (a restoration that failed may have left it in any state).
+func (r *registry) open(kind sdk.Kind, name string) (sdk.Plugin, func(healthy bool), error) {
 	if p, ok := r.builtin[string(kind)+"/"+name]; ok {
-		return p, func() {}, nil
+		return p, func(bool) {}, nil
 	}
 	all, errs := r.list()
 	var names []string
@@ -224,11 +283,11 @@ func (r *registry) open(kind sdk.Kind, name string) (sdk.Plugin, func(), error) 
 		}
 		names = append(names, p.Name)
 		if p.Name == name && p.Path != "" {
-			c, err := r.launch(p.Path)
+			c, stamp, err := r.take(p.Path)
 			if err != nil {
 				return nil, nil, err
 			}
-			return c.Plugin(), c.Kill, nil
+			return c.Plugin(), func(healthy bool) { r.putBack(p.Path, c, stamp, healthy) }, nil
 		}
 	}
 	for _, err := range errs {
@@ -244,6 +303,62 @@ func (r *registry) open(kind sdk.Kind, name string) (sdk.Plugin, func(), error) 
 		hint = fmt.Sprintf("; did you mean %q?", s)
 	}
 	return nil, nil, fmt.Errorf("%w: no %s named %q (available: %s)%s", ErrPluginNotFound, kind, name, strings.Join(names, ", "), hint)
+}
+
+// take returns an idle process of the executable at path if one is still
+// running the current binary, or starts one; with the binary's stamp.
+func (r *registry) take(path string) (*sdk.Client, fileStamp, error) {
+	stamp, _ := stampOf(path)
+	r.mu.Lock()
+	var stale []*sdk.Client
+	var found *sdk.Client
+	for len(r.idle[path]) > 0 && found == nil {
+		list := r.idle[path]
+		ic := list[len(list)-1]
+		r.idle[path] = list[:len(list)-1]
+		if ic.stamp == stamp && !ic.c.Exited() {
+			found = ic.c
+		} else {
+			stale = append(stale, ic.c)
+		}
+	}
+	r.mu.Unlock()
+	for _, c := range stale {
+		c.Kill()
+	}
+	if found != nil {
+		return found, stamp, nil
+	}
+	c, err := r.launch(path)
+	return c, stamp, err
+}
+
+// putBack keeps a healthy process for the next restoration, or kills it.
+func (r *registry) putBack(path string, c *sdk.Client, stamp fileStamp, healthy bool) {
+	r.mu.Lock()
+	if healthy && !r.closed && len(r.idle[path]) < maxIdle && !c.Exited() {
+		r.idle[path] = append(r.idle[path], idleClient{c, stamp})
+		c = nil
+	}
+	r.mu.Unlock()
+	if c != nil {
+		c.Kill()
+	}
+}
+
+// close kills the idle processes; processes in use are killed as their
+// restorations release them.
+func (r *registry) close() {
+	r.mu.Lock()
+	r.closed = true
+	idle := r.idle
+	r.idle = map[string][]idleClient{}
+	r.mu.Unlock()
+	for _, list := range idle {
+		for _, ic := range list {
+			ic.c.Kill()
+		}
+	}
 }
 
 // hclogFor adapts the host's slog logger for go-plugin's own log.

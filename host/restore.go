@@ -37,7 +37,7 @@ type session struct {
 	solverParams sdk.Params
 	guideParams  sdk.Params
 	res          Result // names and noise level, filled as resolved
-	release      []func()
+	release      []func(healthy bool)
 	start        time.Time
 	progress     func(Progress)
 	total        int // evaluations of all samples
@@ -49,22 +49,24 @@ type session struct {
 	network      time.Duration // spent in network evaluations
 }
 
-func (s *session) close() {
+// close releases the session's plugins: processes of a restoration that
+// succeeded (healthy) are kept for the next one.
+func (s *session) close(healthy bool) {
 	for _, f := range s.release {
-		f()
+		f(healthy)
 	}
 }
 
 // Restore restores one image. Cancelling ctx stops it within one network
 // evaluation with an error that wraps ctx.Err().
-func (h *Host) Restore(ctx context.Context, req Request) (Result, error) {
+func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	start := time.Now()
 	if req.Samples < 0 || req.Samples > MaxSamples {
 		return Result{}, fmt.Errorf("%w: samples=%d, want 1 to %d", ErrBadInput, req.Samples, MaxSamples)
 	}
 	s, err := h.newSession(req)
 	if s != nil {
-		defer s.close()
+		defer func() { s.close(err == nil) }()
 	}
 	if err != nil {
 		return Result{}, err
