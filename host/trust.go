@@ -136,11 +136,12 @@ func InstallPlugin(src, dir string, replace bool) (string, error) {
 }
 
 // pluginEnv is the environment a third-party plugin starts with: the
-// executable search path and the temporary directory, nothing else of the
-// host's (no tokens, keys or credentials it may hold).
+// executable search path, the temporary directory and the Go garbage
+// collector's settings, nothing else of the host's (no tokens, keys or
+// credentials it may hold).
 func pluginEnv() []string {
 	env := []string{}
-	for _, k := range []string{"PATH", "TMPDIR"} {
+	for _, k := range []string{"PATH", "TMPDIR", "GOGC", "GOMEMLIMIT"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}

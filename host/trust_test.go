@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,8 +60,13 @@ func TestPluginTrust(t *testing.T) {
 		t.Fatalf("installed plugin: %v", err)
 	}
 
-	// tampered with: refused, naming how to re-approve
-	if err := os.WriteFile(path, append(data, 0), 0o755); err != nil {
+	// tampered with: refused, naming how to re-approve (replaced, not
+	// written in place: the host keeps the plugin's process running, and
+	// Linux refuses to write to a running executable)
+	if err := os.WriteFile(path+".new", append(data, 0), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".new", path); err != nil {
 		t.Fatal(err)
 	}
 	if trust, _, _ := VerifyPlugin(path); trust != TrustMismatch {
@@ -82,13 +88,20 @@ func TestPluginTrust(t *testing.T) {
 }
 
 // TestPluginEnvironment: a plugin inherits none of the host's environment
-// beyond PATH and TMPDIR.
+// beyond PATH, TMPDIR and the garbage collector's settings.
 func TestPluginEnvironment(t *testing.T) {
 	t.Setenv("RESTORE_TEST_SECRET", "hunter2")
+	t.Setenv("GOGC", "400")
+	gogc := false
 	for _, kv := range pluginEnv() {
-		if !strings.HasPrefix(kv, "PATH=") && !strings.HasPrefix(kv, "TMPDIR=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains([]string{"PATH", "TMPDIR", "GOGC", "GOMEMLIMIT"}, name) {
 			t.Fatalf("plugin environment carries %q", kv)
 		}
+		gogc = gogc || kv == "GOGC=400"
+	}
+	if !gogc {
+		t.Fatal("GOGC did not reach the plugin environment")
 	}
 }
 

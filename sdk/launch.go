@@ -36,6 +36,7 @@ type Client struct {
 	c      *plugin.Client
 	pid    int    // the plugin's process, leader of its own process group
 	dir    string // the folder large tensors cross in (see wire.go); removed by Kill
+	sl     *slots // the host's side of the slots in dir
 	plugin Plugin
 }
 
@@ -84,11 +85,14 @@ func Launch(path string, opts LaunchOptions) (*Client, error) {
 		cl.Kill()
 		return nil, fmt.Errorf("plugin %s: %w", path, err)
 	}
+	if cl.dir != "" {
+		cl.sl = newSlots(cl.dir)
+	}
 	switch p := cl.plugin.(type) {
 	case *remoteSolver:
-		p.w.dir = cl.dir
+		p.w.dir, p.w.sl = cl.dir, cl.sl
 	case *remoteGuidance:
-		p.w.dir = cl.dir
+		p.w.dir, p.w.sl = cl.dir, cl.sl
 	}
 	return cl, nil
 }
@@ -104,6 +108,7 @@ func (c *Client) Exited() bool { return c.c.Exited() }
 func (c *Client) Kill() {
 	c.c.Kill()
 	killGroup(c.pid)
+	c.sl.close()
 	if c.dir != "" {
 		os.RemoveAll(c.dir)
 	}

@@ -31,6 +31,7 @@ const fileMinBytes = 256 << 10
 type wire struct {
 	dir  string // the shared folder ("" : inline only)
 	send bool   // the other side reads files from dir
+	sl   *slots // this side's reusable mapped files in dir (see slots_unix.go); nil: one-shot files only
 }
 
 // WireDirPrefix begins the name of every folder a host process pid makes
@@ -64,16 +65,20 @@ func pluginWire() wire {
 	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
 		return wire{}
 	}
-	return wire{dir: dir, send: true}
+	return wire{dir: dir, send: true, sl: newSlots(dir)}
 }
 
-// encode puts t on the wire: as a file when it is large and the other side
-// reads files, inline otherwise (also when the file cannot be written).
+// encode puts t on the wire: in a slot or a file when it is large and the
+// other side reads files, inline otherwise (also when the file cannot be
+// written).
 func (w wire) encode(t *Tensor) *pb.Tensor {
 	if t == nil {
 		return nil
 	}
 	if w.send && w.dir != "" && littleEndian && 4*len(t.Data) >= fileMinBytes {
+		if ref, ok := w.sl.put(t); ok {
+			return &pb.Tensor{C: int32(t.C), H: int32(t.H), W: int32(t.W), File: ref}
+		}
 		if name, err := w.writeFile(t); err == nil {
 			return &pb.Tensor{C: int32(t.C), H: int32(t.H), W: int32(t.W), File: name}
 		}
@@ -97,20 +102,24 @@ func (w wire) writeFile(t *Tensor) (string, error) {
 	return filepath.Base(f.Name()), nil
 }
 
-// decode takes a tensor off the wire, reading (and deleting) its file if it
-// came as one.
+// decode takes a tensor off the wire, copying it out of its slot or
+// reading (and deleting) its file if it came as one.
 func (w wire) decode(m *pb.Tensor) (*Tensor, error) {
 	if m == nil || m.GetFile() == "" {
 		return tensorFromPB(m)
 	}
 	name := m.GetFile()
-	if w.dir == "" || !strings.HasPrefix(name, "t-") || filepath.Base(name) != name {
+	slot := strings.HasPrefix(name, slotPrefix) && w.sl != nil
+	if w.dir == "" || !slot && (!strings.HasPrefix(name, "t-") || filepath.Base(name) != name) {
 		return nil, fmt.Errorf("%w: tensor sent as file %q, which this side cannot read", ErrShape, name)
 	}
 	c, h, wd := int(m.GetC()), int(m.GetH()), int(m.GetW())
 	n := c * h * wd
 	if c <= 0 || h <= 0 || wd <= 0 || n/c/h != wd || !littleEndian || len(m.GetData()) != 0 {
 		return nil, fmt.Errorf("%w: wire tensor file %s has shape %dx%dx%d", ErrShape, name, c, h, wd)
+	}
+	if slot {
+		return w.sl.get(name, c, h, wd)
 	}
 	path := filepath.Join(w.dir, name)
 	defer os.Remove(path)
