@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/cmplx"
+	"runtime"
 	"slices"
 	"sync"
 	"weak"
@@ -222,12 +223,73 @@ func (b *Blur) extendSmooth(grid []complex128, t *sdk.Tensor, ch int, imag bool)
 }
 
 // extendPair fills grid with channels c0 (real parts) and c1 (imaginary
-// parts; −1: none) of t, with the seamless border of extendSmooth.
+// parts; −1: none) of t, with the seamless border of extendSmooth, in one
+// pass split across the cores.
 func (b *Blur) extendPair(grid []complex128, t *sdk.Tensor, c0, c1 int) {
-	b.extendSmooth(grid, t, c0, false)
+	n := b.h * b.w
+	p0 := t.Data[c0*n : (c0+1)*n]
+	var p1 []float32
 	if c1 >= 0 {
-		b.extendSmooth(grid, t, c1, true)
+		p1 = t.Data[c1*n : (c1+1)*n]
 	}
+	at := func(plane []float32, ty, tx tap) float64 {
+		r0, r1 := plane[ty.i0*b.w:(ty.i0+1)*b.w], plane[ty.i1*b.w:(ty.i1+1)*b.w]
+		a := (1-tx.t)*float64(r0[tx.i0]) + tx.t*float64(r0[tx.i1])
+		c := (1-tx.t)*float64(r1[tx.i0]) + tx.t*float64(r1[tx.i1])
+		return (1-ty.t)*a + ty.t*c
+	}
+	parallelRange(b.gh, func(lo, hi int) {
+		for gy := lo; gy < hi; gy++ {
+			ty := b.rows[gy]
+			row := grid[gy*b.gw : (gy+1)*b.gw]
+			if ty.t == 0 {
+				// an image row or a plain reflection of one: copy, with the
+				// border taps only at the ends
+				r0 := p0[ty.i0*b.w : (ty.i0+1)*b.w]
+				var r1 []float32
+				if p1 != nil {
+					r1 = p1[ty.i0*b.w : (ty.i0+1)*b.w]
+				}
+				for gx, tx := range b.cols {
+					var v0, v1 float64
+					if tx.t == 0 {
+						v0 = float64(r0[tx.i0])
+						if r1 != nil {
+							v1 = float64(r1[tx.i0])
+						}
+					} else {
+						v0 = (1-tx.t)*float64(r0[tx.i0]) + tx.t*float64(r0[tx.i1])
+						if r1 != nil {
+							v1 = (1-tx.t)*float64(r1[tx.i0]) + tx.t*float64(r1[tx.i1])
+						}
+					}
+					row[gx] = complex(v0, v1)
+				}
+				continue
+			}
+			for gx, tx := range b.cols {
+				var v1 float64
+				if p1 != nil {
+					v1 = at(p1, ty, tx)
+				}
+				row[gx] = complex(at(p0, ty, tx), v1)
+			}
+		}
+	})
+}
+
+// parallelRange runs fn over [0, n) split into one range per core.
+func parallelRange(n int, fn func(lo, hi int)) {
+	k := max(1, min(runtime.GOMAXPROCS(0), 8, n))
+	if k == 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range k {
+		wg.Go(func() { fn(i*n/k, (i+1)*n/k) })
+	}
+	wg.Wait()
 }
 
 // pairs runs fn over channels two at a time, packed as real and imaginary
@@ -247,23 +309,29 @@ func (b *Blur) pairs(c int, fn func(c0, c1 int)) {
 // into out, or adds it to what out holds.
 func (b *Blur) cropInto(out *sdk.Tensor, grid []complex128, c0, c1 int, add bool) {
 	n := b.h * b.w
-	for y := 0; y < b.h; y++ {
-		for x := 0; x < b.w; x++ {
-			v := grid[(y+b.top)*b.gw+x+b.left]
-			i0, i1 := c0*n+y*b.w+x, c1*n+y*b.w+x
-			if add {
-				out.Data[i0] += float32(real(v))
-				if c1 >= 0 {
-					out.Data[i1] += float32(imag(v))
-				}
-				continue
-			}
-			out.Data[i0] = float32(real(v))
+	parallelRange(b.h, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			src := grid[(y+b.top)*b.gw+b.left : (y+b.top)*b.gw+b.left+b.w]
+			d0 := out.Data[c0*n+y*b.w : c0*n+(y+1)*b.w]
+			var d1 []float32
 			if c1 >= 0 {
-				out.Data[i1] = float32(imag(v))
+				d1 = out.Data[c1*n+y*b.w : c1*n+(y+1)*b.w]
+			}
+			for x, v := range src {
+				if add {
+					d0[x] += float32(real(v))
+					if d1 != nil {
+						d1[x] += float32(imag(v))
+					}
+					continue
+				}
+				d0[x] = float32(real(v))
+				if d1 != nil {
+					d1[x] = float32(imag(v))
+				}
 			}
 		}
-	}
+	})
 }
 
 // filter extends each channel of x onto the grid (smoothly, or by plain
@@ -363,10 +431,13 @@ func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 		d := cached[c0/2]
 		b.extendPair(g, z, c0, c1)
 		f.forward(g)
-		for i, v := range g {
-			inv := 1 / (a*float64(b.k2[i]) + rho)
-			g[i] = complex((float64(real(d[i]))+rho*real(v))*inv, (float64(imag(d[i]))+rho*imag(v))*inv)
-		}
+		parallelRange(len(g), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				v := g[i]
+				inv := 1 / (a*float64(b.k2[i]) + rho)
+				g[i] = complex((float64(real(d[i]))+rho*real(v))*inv, (float64(imag(d[i]))+rho*imag(v))*inv)
+			}
+		})
 		f.inverse(g)
 		b.cropInto(out, g, c0, c1, false)
 	})

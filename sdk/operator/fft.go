@@ -1,47 +1,103 @@
 package operator
 
 import (
+	"math"
 	"runtime"
 	"sync"
 
 	"gonum.org/v1/gonum/dsp/fourier"
 )
 
-// fastSize returns the smallest n' ≥ n whose only prime factors are 2, 3 and 5,
-// the sizes gonum's FFTPACK transforms quickly.
+// fastSize returns the n' ≥ n whose FFT is cheapest: n' has no prime
+// factor but 2, 3 and 5, and among such lengths up to n + n/4 the one
+// with the least estimated work (radix-4 passes are the cheapest per point,
+// radix-5 the dearest: 576 = 4³·3² transforms faster than 540 = 4·3³·5).
 func fastSize(n int) int {
-	for m := n; ; m++ {
-		k := m
-		for _, p := range []int{2, 3, 5} {
-			for k%p == 0 {
-				k /= p
-			}
-		}
-		if k == 1 {
-			return m
+	best, bestCost := 0, math.Inf(1)
+	for m := n; m <= n+n/4 || best == 0; m++ {
+		if c, ok := fftCost(m); ok && c < bestCost {
+			best, bestCost = m, c
 		}
 	}
+	return best
 }
 
-// fft2 computes unnormalised 2-D complex FFTs of an h×w grid, row-major,
-// rows and then columns split across the available cores (each worker has
-// its own transforms: gonum's are not safe for concurrent use). An fft2 is
-// not safe for concurrent use; operators make one per call.
+// fftCost estimates the time of a length-n transform (in units of a
+// radix-4 pass over one point), or false when n has another prime factor.
+func fftCost(n int) (float64, bool) {
+	per := 0.0
+	m := n
+	for m%4 == 0 {
+		per += 1
+		m /= 4
+	}
+	for _, rc := range []struct {
+		r    int
+		cost float64
+	}{{2, 0.8}, {3, 1.3}, {5, 2}} {
+		for m%rc.r == 0 {
+			per += rc.cost
+			m /= rc.r
+		}
+	}
+	return float64(n) * per, m == 1
+}
+
+// fft2 computes unnormalised 2-D complex FFTs of an h×w grid, row-major:
+// rows, then columns a strip at a time (copied into contiguous buffers, so
+// that the transform reads consecutive elements), split across the
+// available cores. An fft2 is not safe for concurrent use; operators make
+// one per call.
 type fft2 struct {
 	h, w    int
 	workers []fftWorker
 }
 
+// colStrip is how many columns a worker transforms at a time.
+const colStrip = 16
+
 type fftWorker struct {
-	row, col *fourier.CmplxFFT
-	buf      []complex128
+	row, col line
+	scratch  []complex128 // max(h, w)
+	strip    []complex128 // colStrip columns of h
+}
+
+// line is a 1-D transform of one length.
+type line interface {
+	transform(x, scratch []complex128, inv bool)
+}
+
+// newLines returns a maker of transforms of length n for each worker: the
+// Stockham plan, shared, when n's prime factors are 2, 3 and 5 (the blur's
+// padded grids always are), otherwise gonum's FFTPACK, one per worker (it
+// is not safe for concurrent use; circular blur on an image of any size
+// needs it).
+func newLines(n int) func() line {
+	if _, ok := fftCost(n); ok {
+		p := newPlan1(n)
+		return func() line { return p }
+	}
+	return func() line { return gonumLine{fourier.NewCmplxFFT(n)} }
+}
+
+// gonumLine is gonum's FFT of any length.
+type gonumLine struct{ f *fourier.CmplxFFT }
+
+func (g gonumLine) transform(x, _ []complex128, inv bool) {
+	if inv {
+		g.f.Sequence(x, x)
+	} else {
+		g.f.Coefficients(x, x)
+	}
 }
 
 func newFFT2(h, w int) *fft2 {
 	n := max(1, min(runtime.GOMAXPROCS(0), 8, h, w))
 	f := &fft2{h: h, w: w, workers: make([]fftWorker, n)}
+	rows, cols := newLines(w), newLines(h)
 	for i := range f.workers {
-		f.workers[i] = fftWorker{row: fourier.NewCmplxFFT(w), col: fourier.NewCmplxFFT(h), buf: make([]complex128, h)}
+		f.workers[i] = fftWorker{row: rows(), col: cols(),
+			scratch: make([]complex128, max(h, w)), strip: make([]complex128, colStrip*h)}
 	}
 	return f
 }
@@ -52,10 +108,12 @@ func (f *fft2) forward(g []complex128) { f.apply(g, false) }
 // inverse transforms g in place, including the 1/(h·w) normalisation.
 func (f *fft2) inverse(g []complex128) {
 	f.apply(g, true)
-	s := complex(1/float64(f.h*f.w), 0)
-	for i := range g {
-		g[i] *= s
-	}
+	s := 1 / float64(f.h*f.w)
+	f.parallel(f.h, func(_ *fftWorker, lo, hi int) {
+		for i := lo * f.w; i < hi*f.w; i++ {
+			g[i] = complex(real(g[i])*s, imag(g[i])*s)
+		}
+	})
 }
 
 // parallel runs fn(worker, lo, hi) over [0, n) split across the workers.
@@ -68,38 +126,37 @@ func (f *fft2) parallel(n int, fn func(w *fftWorker, lo, hi int)) {
 	var wg sync.WaitGroup
 	for i := range k {
 		lo, hi := i*n/k, (i+1)*n/k
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(&f.workers[i], lo, hi)
-		}()
+		wg.Go(func() { fn(&f.workers[i], lo, hi) })
 	}
 	wg.Wait()
 }
 
 func (f *fft2) apply(g []complex128, inv bool) {
-	f.parallel(f.h, func(wk *fftWorker, lo, hi int) {
+	h, w := f.h, f.w
+	f.parallel(h, func(wk *fftWorker, lo, hi int) {
 		for y := lo; y < hi; y++ {
-			r := g[y*f.w : (y+1)*f.w]
-			if inv {
-				wk.row.Sequence(r, r)
-			} else {
-				wk.row.Coefficients(r, r)
-			}
+			wk.row.transform(g[y*w:(y+1)*w], wk.scratch, inv)
 		}
 	})
-	f.parallel(f.w, func(wk *fftWorker, lo, hi int) {
-		for x := lo; x < hi; x++ {
-			for y := 0; y < f.h; y++ {
-				wk.buf[y] = g[y*f.w+x]
+	strips := (w + colStrip - 1) / colStrip
+	f.parallel(strips, func(wk *fftWorker, lo, hi int) {
+		for s := lo; s < hi; s++ {
+			x0 := s * colStrip
+			nc := min(colStrip, w-x0)
+			for y := 0; y < h; y++ {
+				src := g[y*w+x0 : y*w+x0+nc]
+				for c, v := range src {
+					wk.strip[c*h+y] = v
+				}
 			}
-			if inv {
-				wk.col.Sequence(wk.buf, wk.buf)
-			} else {
-				wk.col.Coefficients(wk.buf, wk.buf)
+			for c := 0; c < nc; c++ {
+				wk.col.transform(wk.strip[c*h:(c+1)*h], wk.scratch, inv)
 			}
-			for y := 0; y < f.h; y++ {
-				g[y*f.w+x] = wk.buf[y]
+			for y := 0; y < h; y++ {
+				dst := g[y*w+x0 : y*w+x0+nc]
+				for c := range dst {
+					dst[c] = wk.strip[c*h+y]
+				}
 			}
 		}
 	})
