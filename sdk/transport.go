@@ -47,6 +47,7 @@ func Serve(p Plugin) {
 		panic(err)
 	}
 	served = pluginWire()
+	tunePluginGC()
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: PluginSets(p),

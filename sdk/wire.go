@@ -105,6 +105,9 @@ func (w wire) writeFile(t *Tensor) (string, error) {
 // decode takes a tensor off the wire, copying it out of its slot or
 // reading (and deleting) its file if it came as one.
 func (w wire) decode(m *pb.Tensor) (*Tensor, error) {
+	if m != nil {
+		sawTensor(4 * int(m.GetC()) * int(m.GetH()) * int(m.GetW()))
+	}
 	if m == nil || m.GetFile() == "" {
 		return tensorFromPB(m)
 	}
