@@ -452,14 +452,15 @@ func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 		d := cached[c0/2]
 		b.extendPair(g, z, c0, c1)
 		f.forward(g)
+		norm := 1 / float64(len(g)) // the inverse FFT's, folded in
 		parallelRange(len(g), func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				v := g[i]
-				inv := 1 / (a*float64(b.k2[i]) + rho)
+				inv := norm / (a*float64(b.k2[i]) + rho)
 				g[i] = complex((float64(real(d[i]))+rho*real(v))*inv, (float64(imag(d[i]))+rho*imag(v))*inv)
 			}
 		})
-		f.inverse(g)
+		f.inverseRaw(g)
 		b.cropInto(out, g, c0, c1, false)
 	})
 	return out

@@ -44,9 +44,9 @@ func fftCost(n int) (float64, bool) {
 }
 
 // fft2 computes unnormalised 2-D complex FFTs of an h×w grid, row-major:
-// rows, then columns a strip at a time (copied into contiguous buffers, so
-// that the transform reads consecutive elements), split across the
-// available cores. An fft2 is not safe for concurrent use; operators make
+// rows, then columns a strip of colStrip at a time (copied out row by row
+// into a buffer that fits the cache, transformed with each butterfly on
+// whole strip rows, copied back), split across the available cores. An fft2 is not safe for concurrent use; operators make
 // one per call.
 type fft2 struct {
 	h, w    int
@@ -57,9 +57,10 @@ type fft2 struct {
 const colStrip = 16
 
 type fftWorker struct {
-	row, col line
-	scratch  []complex128 // max(h, w)
-	strip    []complex128 // colStrip columns of h
+	row, col     line
+	scratch      []complex128 // max(h, w)
+	strip        []complex128 // colStrip columns of h rows, row-major
+	stripScratch []complex128 // as large
 }
 
 // line is a 1-D transform of one length.
@@ -97,13 +98,18 @@ func newFFT2(h, w int) *fft2 {
 	rows, cols := newLines(w), newLines(h)
 	for i := range f.workers {
 		f.workers[i] = fftWorker{row: rows(), col: cols(),
-			scratch: make([]complex128, max(h, w)), strip: make([]complex128, colStrip*h)}
+			scratch: make([]complex128, max(h, w)), strip: make([]complex128, colStrip*h),
+			stripScratch: make([]complex128, colStrip*h)}
 	}
 	return f
 }
 
 // forward transforms g in place.
 func (f *fft2) forward(g []complex128) { f.apply(g, false) }
+
+// inverseRaw transforms g back in place without the 1/(h·w)
+// normalisation, for callers that fold it into a product of their own.
+func (f *fft2) inverseRaw(g []complex128) { f.apply(g, true) }
 
 // inverse transforms g in place, including the 1/(h·w) normalisation.
 func (f *fft2) inverse(g []complex128) {
@@ -144,20 +150,31 @@ func (f *fft2) apply(g []complex128, inv bool) {
 			x0 := s * colStrip
 			nc := min(colStrip, w-x0)
 			for y := 0; y < h; y++ {
-				src := g[y*w+x0 : y*w+x0+nc]
-				for c, v := range src {
-					wk.strip[c*h+y] = v
-				}
+				copy(wk.strip[y*nc:(y+1)*nc], g[y*w+x0:y*w+x0+nc])
 			}
-			for c := 0; c < nc; c++ {
-				wk.col.transform(wk.strip[c*h:(c+1)*h], wk.scratch, inv)
+			if p, ok := wk.col.(*plan1); ok {
+				p.transformStrips(wk.strip[:h*nc], wk.stripScratch, nc, inv)
+			} else {
+				wk.columns(h, nc, inv)
 			}
 			for y := 0; y < h; y++ {
-				dst := g[y*w+x0 : y*w+x0+nc]
-				for c := range dst {
-					dst[c] = wk.strip[c*h+y]
-				}
+				copy(g[y*w+x0:y*w+x0+nc], wk.strip[y*nc:(y+1)*nc])
 			}
 		}
 	})
+}
+
+// columns transforms the nc columns of a strip (h rows of nc) one at a
+// time: for lengths only gonum transforms.
+func (wk *fftWorker) columns(h, nc int, inv bool) {
+	col := wk.stripScratch[:h]
+	for c := 0; c < nc; c++ {
+		for y := 0; y < h; y++ {
+			col[y] = wk.strip[y*nc+c]
+		}
+		wk.col.transform(col, wk.scratch, inv)
+		for y := 0; y < h; y++ {
+			wk.strip[y*nc+c] = col[y]
+		}
+	}
 }
