@@ -4,27 +4,124 @@ import (
 	"image"
 	"image/color"
 	"math"
+	goruntime "runtime"
+	"sync"
 
 	"github.com/restorekit/restore/sdk"
 )
 
 // TensorFromImage converts an image to a 3×H×W tensor in model space [-1, 1]
-// (16 bits of each channel are used; alpha is ignored).
+// (16 bits of each channel are used; alpha is ignored). The decoders'
+// usual types (8- and 16-bit RGBA and grey, and JPEG's YCbCr) are read
+// directly, rows split across the cores, giving exactly what the generic
+// conversion through color.NRGBA64Model gives (TestTensorFromImageFast);
+// others, and translucent pixels of premultiplied types, take that path.
 func TensorFromImage(img image.Image) *sdk.Tensor {
 	b := img.Bounds()
 	h, w := b.Dy(), b.Dx()
 	t := sdk.NewTensor(3, h, w)
 	n := h * w
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
-			i := y*w + x
-			t.Data[i] = float32(c.R)/32767.5 - 1
-			t.Data[n+i] = float32(c.G)/32767.5 - 1
-			t.Data[2*n+i] = float32(c.B)/32767.5 - 1
+	set := func(i int, r, g, bl uint32) {
+		t.Data[i] = float32(r)/32767.5 - 1
+		t.Data[n+i] = float32(g)/32767.5 - 1
+		t.Data[2*n+i] = float32(bl)/32767.5 - 1
+	}
+	generic := func(x, y int) {
+		c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
+		set(y*w+x, uint32(c.R), uint32(c.G), uint32(c.B))
+	}
+	var row func(y int)
+	switch m := img.(type) {
+	case *image.NRGBA:
+		row = func(y int) {
+			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				q := p[4*x : 4*x+4]
+				if q[3] != 0xff {
+					generic(x, y)
+					continue
+				}
+				set(y*w+x, uint32(q[0])*0x101, uint32(q[1])*0x101, uint32(q[2])*0x101)
+			}
+		}
+	case *image.RGBA:
+		row = func(y int) {
+			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				q := p[4*x : 4*x+4]
+				if q[3] != 0xff {
+					generic(x, y)
+					continue
+				}
+				set(y*w+x, uint32(q[0])*0x101, uint32(q[1])*0x101, uint32(q[2])*0x101)
+			}
+		}
+	case *image.NRGBA64:
+		row = func(y int) {
+			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				q := p[8*x : 8*x+8]
+				set(y*w+x, uint32(q[0])<<8|uint32(q[1]), uint32(q[2])<<8|uint32(q[3]), uint32(q[4])<<8|uint32(q[5]))
+			}
+		}
+	case *image.RGBA64:
+		row = func(y int) {
+			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				q := p[8*x : 8*x+8]
+				if q[6] != 0xff || q[7] != 0xff {
+					generic(x, y)
+					continue
+				}
+				set(y*w+x, uint32(q[0])<<8|uint32(q[1]), uint32(q[2])<<8|uint32(q[3]), uint32(q[4])<<8|uint32(q[5]))
+			}
+		}
+	case *image.Gray:
+		row = func(y int) {
+			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				v := uint32(p[x]) * 0x101
+				set(y*w+x, v, v, v)
+			}
+		}
+	case *image.Gray16:
+		row = func(y int) {
+			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				v := uint32(p[2*x])<<8 | uint32(p[2*x+1])
+				set(y*w+x, v, v, v)
+			}
+		}
+	case *image.YCbCr:
+		row = func(y int) {
+			for x := 0; x < w; x++ {
+				r, g, bl, _ := m.YCbCrAt(b.Min.X+x, b.Min.Y+y).RGBA()
+				set(y*w+x, r, g, bl)
+			}
+		}
+	default:
+		row = func(y int) {
+			for x := 0; x < w; x++ {
+				generic(x, y)
+			}
 		}
 	}
+	eachRow(h, row)
 	return t
+}
+
+// eachRow runs row(y) for every y < h, the rows split across the cores.
+func eachRow(h int, row func(y int)) {
+	k := max(1, min(goruntime.GOMAXPROCS(0), h))
+	var wg sync.WaitGroup
+	for i := range k {
+		wg.Go(func() {
+			for y := i * h / k; y < (i+1)*h/k; y++ {
+				row(y)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // level quantises a model-space value in [-1, 1] to an integer level in
@@ -43,14 +140,16 @@ func ImageFromTensor(t *sdk.Tensor) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, t.W, t.H))
 	n := t.H * t.W
 	q := func(v float32) uint8 { return uint8(level(v, 255)) }
-	for i := 0; i < n; i++ {
-		r := q(t.Data[i])
-		g, b := r, r
-		if t.C >= 3 {
-			g, b = q(t.Data[n+i]), q(t.Data[2*n+i])
+	eachRow(t.H, func(y int) {
+		for i := y * t.W; i < (y+1)*t.W; i++ {
+			r := q(t.Data[i])
+			g, b := r, r
+			if t.C >= 3 {
+				g, b = q(t.Data[n+i]), q(t.Data[2*n+i])
+			}
+			img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = r, g, b, 255
 		}
-		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = r, g, b, 255
-	}
+	})
 	return img
 }
 
@@ -62,16 +161,18 @@ func ImageFromTensor16(t *sdk.Tensor) *image.NRGBA64 {
 	img := image.NewNRGBA64(image.Rect(0, 0, t.W, t.H))
 	n := t.H * t.W
 	q := func(v float32) uint16 { return uint16(level(v, 65535)) }
-	for i := 0; i < n; i++ {
-		r := q(t.Data[i])
-		g, b := r, r
-		if t.C >= 3 {
-			g, b = q(t.Data[n+i]), q(t.Data[2*n+i])
+	eachRow(t.H, func(y int) {
+		for i := y * t.W; i < (y+1)*t.W; i++ {
+			r := q(t.Data[i])
+			g, b := r, r
+			if t.C >= 3 {
+				g, b = q(t.Data[n+i]), q(t.Data[2*n+i])
+			}
+			p := img.Pix[8*i : 8*i+8]
+			p[0], p[1], p[2], p[3] = uint8(r>>8), uint8(r), uint8(g>>8), uint8(g)
+			p[4], p[5], p[6], p[7] = uint8(b>>8), uint8(b), 0xff, 0xff
 		}
-		p := img.Pix[8*i : 8*i+8]
-		p[0], p[1], p[2], p[3] = uint8(r>>8), uint8(r), uint8(g>>8), uint8(g)
-		p[4], p[5], p[6], p[7] = uint8(b>>8), uint8(b), 0xff, 0xff
-	}
+	})
 	return img
 }
 

@@ -33,7 +33,7 @@ type Blur struct {
 	rows      []tap       // seamless border taps, see smoothTaps
 	cols      []tap
 	circular  bool
-	cache     *proxCache // shared by copies of the operator
+	cache     *proxCache // shared by copies of the operator and by operators of the same spectrum
 	grids     *sync.Pool // FFT grids between calls (a 512² image's is 5 MB), shared by copies
 	// Epsilon regularises PseudoInverse: conj(K)/(|K|² + Epsilon).
 	Epsilon float64
@@ -75,7 +75,7 @@ func newBlur(kernel *sdk.Tensor, h, w int, circular bool) (*Blur, error) {
 		return nil, fmt.Errorf("%w: kernel sums to 0", ErrSpec)
 	}
 	kh, kw := kernel.H, kernel.W
-	b := &Blur{h: h, w: w, circular: circular, Epsilon: 1e-3, cache: &proxCache{}, grids: &sync.Pool{}}
+	b := &Blur{h: h, w: w, circular: circular, Epsilon: 1e-3, grids: &sync.Pool{}}
 	if circular {
 		if kh > h || kw > w {
 			return nil, fmt.Errorf("%w: %dx%d kernel is larger than the %dx%d image", ErrSpec, kw, kh, w, h)
@@ -88,7 +88,7 @@ func newBlur(kernel *sdk.Tensor, h, w int, circular bool) (*Blur, error) {
 	b.rows = smoothTaps(b.gh, h, b.top, kh)
 	b.cols = smoothTaps(b.gw, w, b.left, kw)
 	b.spec = spectrumFor(kernel, sum, b.gh, b.gw)
-	b.kf, b.k2 = b.spec.kf, b.spec.k2
+	b.kf, b.k2, b.cache = b.spec.kf, b.spec.k2, b.spec.cache
 	return b, nil
 }
 
@@ -101,6 +101,7 @@ type spectrum struct {
 	gh, gw int
 	kf     []complex64
 	k2     []float32
+	cache  *proxCache // the prox's data term, for the operators that use this spectrum
 }
 
 // lastSpectrum is the most recent spectrum while an operator still holds
@@ -133,7 +134,7 @@ func spectrumFor(kernel *sdk.Tensor, sum float64, gh, gw int) *spectrum {
 	}
 	newFFT2(gh, gw).forward(kf)
 	s := &spectrum{kernel: slices.Clone(kernel.Data), kh: kh, kw: kw, gh: gh, gw: gw,
-		kf: make([]complex64, len(kf)), k2: make([]float32, len(kf))}
+		kf: make([]complex64, len(kf)), k2: make([]float32, len(kf)), cache: &proxCache{}}
 	for i, v := range kf {
 		s.kf[i] = complex64(v)
 		s.k2[i] = float32(real(v)*real(v) + imag(v)*imag(v))
@@ -497,12 +498,16 @@ func (b *Blur) proxOneGrid(f *fft2, g []complex128, out, z, y *sdk.Tensor, a, rh
 var maxCachedGrid = 16 << 20
 
 // proxCache is the data term a·conj(K)·Y of the last Prox call, per channel
-// pair, with the measurement and weight it was computed for.
+// pair, with the measurement, weight and image size it was computed for.
+// Operators that share a spectrum share it too: the host's warm start and
+// an in-process guidance compute the same term for the same photo.
 type proxCache struct {
-	mu   sync.Mutex
-	y    []float32
-	a    float64
-	data [][]complex64
+	mu       sync.Mutex
+	h, w     int
+	circular bool
+	y        []float32
+	a        float64
+	data     [][]complex64
 }
 
 // cachedDataTerm returns a·conj(K)·Y for each channel pair of y, kept from
@@ -515,7 +520,7 @@ func (b *Blur) cachedDataTerm(f *fft2, g []complex128, y *sdk.Tensor, a float64)
 	c := b.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.data != nil && c.a == a && slices.Equal(c.y, y.Data) {
+	if c.data != nil && c.a == a && c.h == b.h && c.w == b.w && c.circular == b.circular && slices.Equal(c.y, y.Data) {
 		return c.data
 	}
 	data := make([][]complex64, 0, (y.C+1)/2)
@@ -527,6 +532,7 @@ func (b *Blur) cachedDataTerm(f *fft2, g []complex128, y *sdk.Tensor, a float64)
 		}
 		data = append(data, d)
 	})
+	c.h, c.w, c.circular = b.h, b.w, b.circular
 	c.y, c.a, c.data = slices.Clone(y.Data), a, data
 	return data
 }

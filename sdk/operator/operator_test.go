@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"weak"
 
 	"github.com/restorekit/restore/sdk"
 )
@@ -374,4 +375,36 @@ func TestBlurSharesSpectrum(t *testing.T) {
 	if got, want := c.Apply(x), fresh.Apply(x); !slices.Equal(got.Data, want.Data) {
 		t.Error("a shared spectrum gives another result")
 	}
+
+	// The prox's data term is shared as well: b's Prox after a's, for the
+	// same measurement, matches a's; an operator of another height on the
+	// same grid does not take it.
+	y := randTensor(r, 3, 40, 30)
+	pa := a.Prox(x, y, 0.05, 3)
+	if pb := b.Prox(x, y, 0.05, 3); !slices.Equal(pa.Data, pb.Data) {
+		t.Error("a shared data term gives another prox")
+	}
+	for h2 := 36; h2 <= 44; h2++ {
+		if h2 == 40 || fastSize(h2+10) != fastSize(50) {
+			continue
+		}
+		a2, _ := NewBlur(k, 40, 30)
+		a2.Prox(x, y, 0.05, 3) // fills the shared data term for 40x30
+		e, _ := NewBlur(k, h2, 30)
+		if e.spec != a2.spec {
+			t.Fatalf("%dx30 and 40x30 share a grid but not the spectrum", h2)
+		}
+		y2, x2 := randTensor(r, 3, h2, 30), randTensor(r, 3, h2, 30)
+		copy(y2.Data, y.Data) // as alike as the sizes allow
+		got := e.Prox(x2, y2, 0.05, 3)
+		lastSpectrum.mu.Lock()
+		lastSpectrum.p = weak.Pointer[spectrum]{} // a fresh operator, own spectrum and cache
+		lastSpectrum.mu.Unlock()
+		own, _ := NewBlur(k, h2, 30)
+		if want := own.Prox(x2, y2, 0.05, 3); !slices.Equal(got.Data, want.Data) {
+			t.Errorf("%dx30 prox after a 40x30 one differs from a fresh operator's", h2)
+		}
+		return
+	}
+	t.Log("no other height shares the 40x30 grid; the size check is untested")
 }
