@@ -88,7 +88,12 @@ func (d *Downsample) Apply(x *sdk.Tensor) *sdk.Tensor {
 	d.check("Apply", "x", x, d.h, d.w)
 	mh, mw := d.Range()
 	out := sdk.NewTensor(x.C, mh, mw)
-	eachChannel(x.C, func(c int) { store(out, c, sep(d.ry, d.rx, plane(x, c))) })
+	eachChannel(x.C, func(c int) {
+		xc := plane(x, c)
+		ax := sep(d.ry, d.rx, xc)
+		store(out, c, ax)
+		putF64(xc, ax)
+	})
 	return out
 }
 
@@ -97,7 +102,12 @@ func (d *Downsample) Adjoint(y *sdk.Tensor) *sdk.Tensor {
 	mh, mw := d.Range()
 	d.check("Adjoint", "y", y, mh, mw)
 	out := sdk.NewTensor(y.C, d.h, d.w)
-	eachChannel(y.C, func(c int) { store(out, c, sepT(d.ry, d.rx, plane(y, c))) })
+	eachChannel(y.C, func(c int) {
+		yc := plane(y, c)
+		aty := sepT(d.ry, d.rx, yc)
+		store(out, c, aty)
+		putF64(yc, aty)
+	})
 	return out
 }
 
@@ -128,11 +138,13 @@ func (d *Downsample) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 		for i := range r {
 			r[i] -= az[i]
 		}
-		x := sepT(d.ry, d.rx, d.solve(r, shift))
+		u := d.solve(r, shift)
+		x := sepT(d.ry, d.rx, u)
 		for i := range x {
 			x[i] += zc[i]
 		}
 		store(out, c, x)
+		putF64(zc, r, az, u, x)
 	})
 	return out
 }
@@ -147,7 +159,13 @@ func (d *Downsample) PseudoInverse(y *sdk.Tensor) (*sdk.Tensor, error) {
 		return nil, fmt.Errorf("%w: Downsample.PseudoInverse: y is %v, want Cx%dx%d", sdk.ErrShape, y, mh, mw)
 	}
 	out := sdk.NewTensor(y.C, d.h, d.w)
-	eachChannel(y.C, func(c int) { store(out, c, sepT(d.ry, d.rx, d.solve(plane(y, c), 0))) })
+	eachChannel(y.C, func(c int) {
+		yc := plane(y, c)
+		u := d.solve(yc, 0)
+		x := sepT(d.ry, d.rx, u)
+		store(out, c, x)
+		putF64(yc, u, x)
+	})
 	return out, nil
 }
 
@@ -173,14 +191,17 @@ func (d *Downsample) solve(r []float64, shift float64) []float64 {
 	}
 	// Preconditioned CG on (G + shift·I) u = r with M = G, from u₀ = G⁻¹ r.
 	q := sep(d.gy, d.gx, u)
-	res := make([]float64, len(r))
+	res := getF64(len(r))
 	for i := range res {
 		res[i] = r[i] - q[i] - shift*u[i]
 	}
+	putF64(q)
 	stop := cgTol * cgTol * dot64(r, r)
 	zr := d.gramSolve(res)
-	p := append([]float64(nil), zr...)
+	p := getF64(len(r))
+	copy(p, zr)
 	rz := dot64(res, zr)
+	defer func() { putF64(res, p, zr) }()
 	for it := 0; it < cgMaxIter && dot64(res, res) > stop; it++ {
 		q := sep(d.gy, d.gx, p)
 		for i := range q {
@@ -191,6 +212,7 @@ func (d *Downsample) solve(r []float64, shift float64) []float64 {
 			u[i] += alpha * p[i]
 			res[i] -= alpha * q[i]
 		}
+		putF64(q, zr)
 		zr = d.gramSolve(res)
 		next := dot64(res, zr)
 		beta := next / rz
@@ -203,16 +225,55 @@ func (d *Downsample) solve(r []float64, shift float64) []float64 {
 }
 
 // gramSolve returns G_y⁻¹ · r · G_x⁻¹ for an (h/s)×(w/s) plane r: the
-// solution of (A Aᵀ) u = r: along x row by row, along y with each step of
-// the triangular solves on whole rows.
+// solution of (A Aᵀ) u = r. Each step of the triangular solves works on
+// whole rows: along y directly, along x on the transposed plane.
 func (d *Downsample) gramSolve(r []float64) []float64 {
 	mh, mw := d.Range()
-	u := append([]float64(nil), r...)
-	for i := 0; i < mh; i++ {
-		d.cx.solveVec(u[i*mw : (i+1)*mw])
-	}
+	u := getF64(len(r))
+	copy(u, r)
 	d.cy.solve(u, mw)
+	ut := getF64(len(r))
+	transpose(ut, u, mh, mw)
+	d.cx.solve(ut, mh)
+	transpose(u, ut, mw, mh)
+	putF64(ut)
 	return u
+}
+
+// transpose writes the transpose of the rows×cols matrix src into dst.
+func transpose(dst, src []float64, rows, cols int) {
+	const blk = 32
+	for i0 := 0; i0 < rows; i0 += blk {
+		for j0 := 0; j0 < cols; j0 += blk {
+			for i := i0; i < min(i0+blk, rows); i++ {
+				for j := j0; j < min(j0+blk, cols); j++ {
+					dst[j*rows+i] = src[i*cols+j]
+				}
+			}
+		}
+	}
+}
+
+// f64Pools keeps the float64 planes of Downsample's arithmetic between
+// calls, by length: a Prox on a 512² image used to allocate (and the
+// collector to clear and page in) over 30 MB of them.
+var f64Pools sync.Map // int → *sync.Pool of *[]float64
+
+// getF64 returns a slice of n float64s with stale contents.
+func getF64(n int) []float64 {
+	p, _ := f64Pools.LoadOrStore(n, &sync.Pool{})
+	if b, ok := p.(*sync.Pool).Get().(*[]float64); ok {
+		return *b
+	}
+	return make([]float64, n)
+}
+
+// putF64 returns slices from getF64 for reuse.
+func putF64(bufs ...[]float64) {
+	for _, b := range bufs {
+		p, _ := f64Pools.LoadOrStore(len(b), &sync.Pool{})
+		p.(*sync.Pool).Put(&b)
+	}
 }
 
 // bandFactor is the Cholesky factor U (G = UᵀU) of a banded Gram matrix:
@@ -241,26 +302,6 @@ func (f *bandFactor) solve(x []float64, width int) {
 			axpy(xi, -row[o], block(i+o))
 		}
 		scale(xi, 1/row[0])
-	}
-}
-
-// solveVec overwrites the vector x with G⁻¹x.
-func (f *bandFactor) solveVec(x []float64) {
-	x = x[:f.n]
-	for i := range x {
-		v := x[i]
-		for k := max(0, i-f.kd); k < i; k++ {
-			v -= f.rows[k][i-k] * x[k]
-		}
-		x[i] = v / f.rows[i][0]
-	}
-	for i := f.n - 1; i >= 0; i-- {
-		row := f.rows[i]
-		v := x[i]
-		for o := 1; o < len(row); o++ {
-			v -= row[o] * x[i+o]
-		}
-		x[i] = v / row[0]
 	}
 }
 
@@ -352,7 +393,7 @@ func dot64(a, b []float64) float64 {
 // plane returns channel c of t in float64.
 func plane(t *sdk.Tensor, c int) []float64 {
 	n := t.H * t.W
-	out := make([]float64, n)
+	out := getF64(n)
 	for i, v := range t.Data[c*n : (c+1)*n] {
 		out[i] = float64(v)
 	}
@@ -471,11 +512,13 @@ func (a *axis) gram() *axis {
 // sep returns R_y·X·R_xᵀ for the ry.n×rx.n plane x (row-major): rows are
 // filtered first, then columns.
 func sep(ry, rx *axis, x []float64) []float64 {
-	t := make([]float64, ry.n*rx.m)
+	t := getF64(ry.n * rx.m)
+	defer putF64(t)
 	for r := 0; r < ry.n; r++ {
 		rx.mul(t[r*rx.m:(r+1)*rx.m], x[r*rx.n:(r+1)*rx.n])
 	}
-	out := make([]float64, ry.m*rx.m)
+	out := getF64(ry.m * rx.m)
+	clear(out)
 	for i, w := range ry.w {
 		o := out[i*rx.m : (i+1)*rx.m]
 		for k, wk := range w {
@@ -490,7 +533,9 @@ func sep(ry, rx *axis, x []float64) []float64 {
 
 // sepT returns R_yᵀ·Y·R_x for the ry.m×rx.m plane y, the transpose of sep.
 func sepT(ry, rx *axis, y []float64) []float64 {
-	t := make([]float64, ry.n*rx.m)
+	t := getF64(ry.n * rx.m)
+	defer putF64(t)
+	clear(t)
 	for i, w := range ry.w {
 		yrow := y[i*rx.m : (i+1)*rx.m]
 		for k, wk := range w {
@@ -500,7 +545,7 @@ func sepT(ry, rx *axis, y []float64) []float64 {
 			}
 		}
 	}
-	out := make([]float64, ry.n*rx.n)
+	out := getF64(ry.n * rx.n)
 	for r := 0; r < ry.n; r++ {
 		rx.mulT(out[r*rx.n:(r+1)*rx.n], t[r*rx.m:(r+1)*rx.m])
 	}
