@@ -3,10 +3,13 @@ package host
 import (
 	"fmt"
 	"maps"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/restorekit/restore/internal/suggest"
+	"github.com/restorekit/restore/sdk/operator"
 )
 
 // Method is a preset: a solver, a guidance and their tuned settings per
@@ -35,6 +38,9 @@ type Setting struct {
 	// Params are plugin parameters, applied when the chosen plugin declares
 	// them (see Request.Params for the "solver."/"guidance." prefixes).
 	Params map[string]string
+	// AdaptLambda scales Params' "lambda" for the blur kernel and the noise
+	// (see deblurLambdaScale); a λ the request sets is used as given.
+	AdaptLambda bool
 }
 
 // The presets. Settings were tuned with `restore eval` on the CBSD68
@@ -65,8 +71,9 @@ var methods = []Method{
 			Denoise: {Solver: "pnp", Guidance: "none", Steps: 1},
 			// λ = 1: 28.55 dB on the first Levin cases where DPIR's own 0.23
 			// gave 26.42 (3 gave 27.51); 16 evaluations were no better.
+			// Scaled for the kernel and the noise: see deblurLambdaScale.
 			Deblur: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.3,
-				Params: map[string]string{"schedule": "loglinear", "lambda": "1"}},
+				Params: map[string]string{"schedule": "loglinear", "lambda": "1"}, AdaptLambda: true},
 			// 40 evaluations: on the first 8 random-70% cases with session
 			// 4's model, 27.75 dB at 20, 27.90 at 40, 27.91 at 50 (also
 			// over 20 with --ensemble 2: 27.78); box fills 26.46 → 26.51.
@@ -168,4 +175,44 @@ func methodSetting(name string, task Task) (string, Setting, error) {
 	}
 	s.Params = maps.Clone(s.Params)
 	return name, s, nil
+}
+
+// deblurLambdaScale is the factor deblurring presets with AdaptLambda
+// apply to their λ, for the operator and the noise level σ (8-bit units).
+// Measured on the first 8 CBSD68 images with dpir (λ 0.25 / 0.5 / 1, dB):
+//
+//	Levin kernels, σ 2.55 (deblur_levin):       26.49 / –     / 29.70
+//	Levin kernels, σ 6.375:                     23.83 / 28.01 / 27.22
+//	Gaussian σ = 3 kernel, σ 6.375 (deblur_gauss): 24.88 / 24.60 / 24.57
+//	Gaussian σ = 3 kernel, σ 2.55:              25.43 / 25.29 / 25.12
+//
+// A kernel that only attenuates (operator.Blur.Attenuates: Gaussian-like)
+// wants a small λ, trusting the measurement, whatever the noise; one with
+// notches (motion) needs the prior more, the more so the noisier the
+// photo: 1 up to σ = 2.55, falling as a power of σ (−0.76) to 0.5 at
+// σ = 6.375 and held there.
+func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
+	if b, ok := op.(*operator.Blur); ok && b.Attenuates() {
+		return 0.25
+	}
+	if sigma8 <= 2.55 {
+		return 1
+	}
+	return math.Max(0.5, math.Pow(2.55/sigma8, math.Log(2)/math.Log(6.375/2.55)))
+}
+
+// adaptedParams returns the setting's parameters with λ scaled as
+// AdaptLambda asks (a copy; the preset is left as it is).
+func (st Setting) adaptedParams(task Task, op operator.Operator, sigma8 float64) map[string]string {
+	v, ok := st.Params["lambda"]
+	if !st.AdaptLambda || task != Deblur || !ok {
+		return st.Params
+	}
+	lambda, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return st.Params
+	}
+	out := maps.Clone(st.Params)
+	out["lambda"] = strconv.FormatFloat(lambda*deblurLambdaScale(op, sigma8), 'g', 4, 64)
+	return out
 }

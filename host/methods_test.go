@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"image"
+	"math"
 	"strings"
 	"testing"
+
+	"github.com/restorekit/restore/plugins/guidance"
+	"github.com/restorekit/restore/plugins/solvers"
+	"github.com/restorekit/restore/sdk"
 
 	"github.com/restorekit/restore/sdk/operator"
 )
@@ -214,5 +219,64 @@ func TestSuperResolution(t *testing.T) {
 		if _, err := h.Restore(context.Background(), Request{Task: SR, Scale: scale, Image: small}); !errors.Is(err, ErrBadInput) {
 			t.Fatalf("scale %d: got %v, want ErrBadInput", scale, err)
 		}
+	}
+}
+
+// TestDeblurLambda: the dpir deblurring preset scales its λ for the kernel
+// and the noise, and a λ the request sets is used as given.
+func TestDeblurLambda(t *testing.T) {
+	gauss := sdk.NewTensor(1, 25, 25)
+	motion := sdk.NewTensor(1, 9, 9)
+	for i := range 25 {
+		for j := range 25 {
+			gauss.Data[i*25+j] = float32(math.Exp(-float64((i-12)*(i-12)+(j-12)*(j-12)) / 18))
+		}
+	}
+	for j := 4; j < 9; j++ {
+		motion.Data[4*9+j] = 1 // one-sided: a complex spectrum
+	}
+	opOf := func(k *sdk.Tensor) operator.Operator {
+		op, err := operator.NewBlur(k, 48, 40)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return op
+	}
+	_, def, err := methodSetting("dpir", Deblur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		kernel *sdk.Tensor
+		sigma8 float64
+		want   string
+	}{
+		{"gaussian, noisy", gauss, 6.375, "0.25"},
+		{"gaussian, clean", gauss, 0, "0.25"},
+		{"motion, σ 2.55", motion, 2.55, "1"},
+		{"motion, noiseless", motion, 0, "1"},
+		{"motion, σ 6.375", motion, 6.375, "0.5"},
+		{"motion, σ 4", motion, 4, "0.7114"},
+		{"motion, σ 25", motion, 25, "0.5"},
+	} {
+		got := def.adaptedParams(Deblur, opOf(tc.kernel), tc.sigma8)
+		if got["lambda"] != tc.want {
+			t.Errorf("%s: λ %s, want %s", tc.name, got["lambda"], tc.want)
+		}
+	}
+	if def.Params["lambda"] != "1" {
+		t.Errorf("the preset itself changed: λ %s", def.Params["lambda"])
+	}
+	// the request's own λ wins
+	params := withDefaults(def.adaptedParams(Deblur, opOf(gauss), 6.375), map[string]string{"lambda": "3"},
+		solvers.PnP{}.Info(), guidance.DiffPIR{}.Info())
+	if params["lambda"] != "3" || params["guidance.lambda"] != "" {
+		t.Errorf("a request's λ=3 became %v", params)
+	}
+	// other tasks and methods are left alone
+	_, srDef, _ := methodSetting("dpir", SR)
+	if got := srDef.adaptedParams(SR, opOf(gauss), 6.375); got["lambda"] != "0.23" {
+		t.Errorf("super-resolution's λ changed to %s", got["lambda"])
 	}
 }

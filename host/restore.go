@@ -196,7 +196,7 @@ func (h *Host) newSession(req Request) (*session, error) {
 	s.release = append(s.release, releaseGuidance)
 	s.solver = solverP.(sdk.Solver)
 	s.guidance = guidanceP.(sdk.Guidance)
-	s.solverParams, s.guideParams, err = splitParams(withDefaults(def.Params, req.Params, s.solver.Info(), s.guidance.Info()),
+	s.solverParams, s.guideParams, err = splitParams(withDefaults(def.adaptedParams(req.Task, op, s.res.Noise), req.Params, s.solver.Info(), s.guidance.Info()),
 		s.solver.Info(), s.guidance.Info())
 	if err != nil {
 		return s, err

@@ -143,6 +143,22 @@ func spectrumFor(kernel *sdk.Tensor, sum float64, gh, gw int) *spectrum {
 	return s
 }
 
+// Attenuates reports whether the kernel only attenuates: its centred
+// spectrum is real and non-negative (within 1% of its sum) at every
+// frequency of the grid, as a Gaussian's is. Such a kernel loses the fine
+// detail gradually and keeps the sign of every frequency; motion and
+// defocus kernels have notches and sign changes (motion's spectrum is
+// complex). Restoration presets weigh the measurement differently for the
+// two (host: deblurring's λ).
+func (b *Blur) Attenuates() bool {
+	for _, k := range b.kf {
+		if real(k) < -0.01 || imag(k) > 0.01 || imag(k) < -0.01 {
+			return false
+		}
+	}
+	return true
+}
+
 // Reflect maps any integer index onto [0, n) by half-sample symmetric
 // reflection ("d c b a | a b c d | d c b a"), scipy's 'reflect' mode.
 func Reflect(i, n int) int {

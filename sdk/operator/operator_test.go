@@ -408,3 +408,37 @@ func TestBlurSharesSpectrum(t *testing.T) {
 	}
 	t.Log("no other height shares the 40x30 grid; the size check is untested")
 }
+
+// TestBlurAttenuates tells Gaussian-like kernels (real, non-negative
+// spectrum) from those with notches or sign changes.
+func TestBlurAttenuates(t *testing.T) {
+	kernel := func(n int, f func(i, j int) float64) *sdk.Tensor {
+		k := sdk.NewTensor(1, n, n)
+		for i := range n {
+			for j := range n {
+				k.Data[i*n+j] = float32(f(i-n/2, j-n/2))
+			}
+		}
+		return k
+	}
+	for _, tc := range []struct {
+		name string
+		k    *sdk.Tensor
+		want bool
+	}{
+		{"gaussian σ=3, radius 12", kernel(25, func(i, j int) float64 { return math.Exp(-float64(i*i+j*j) / 18) }), true},
+		{"gaussian σ=1", kernel(7, func(i, j int) float64 { return math.Exp(-float64(i*i+j*j) / 2) }), true},
+		{"delta", kernel(1, func(int, int) float64 { return 1 }), true},
+		{"horizontal motion, 9 px", kernel(9, func(i, j int) float64 { return map[bool]float64{true: 1}[i == 0] }), false},
+		{"diagonal motion", kernel(9, func(i, j int) float64 { return map[bool]float64{true: 1}[i == j && i >= 0] }), false},
+		{"disk, radius 4", kernel(9, func(i, j int) float64 { return map[bool]float64{true: 1}[i*i+j*j <= 16] }), false},
+	} {
+		b, err := NewBlur(tc.k, 64, 48)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Attenuates(); got != tc.want {
+			t.Errorf("%s: Attenuates() = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
