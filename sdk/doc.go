@@ -40,6 +40,11 @@
 // to the plugin); for a fixed seed both give the same bits. Package sdktest
 // checks that in one call.
 //
+// A plugin's process may serve many restorations, one after another (a host
+// keeps it between them) or at once, as a linked-in plugin would: keep
+// per-restoration state in the [Guider] that Begin returns or on Sample's
+// stack, not in globals.
+//
 // Randomness must come from [NewRNG] seeded with the request's seed, so that
 // results repeat. Long loops must return promptly when their context is
 // cancelled; a denoiser call on a cancelled context fails, which is usually
