@@ -30,52 +30,42 @@ func TensorFromImage(img image.Image) *sdk.Tensor {
 		c := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
 		set(y*w+x, uint32(c.R), uint32(c.G), uint32(c.B))
 	}
+	// rgba reads 4 samples of depth bytes per pixel from pix (row y at
+	// off + y·stride). With opaqueOnly, translucent pixels take the
+	// generic path (its rounding through premultiplied 16-bit values is
+	// what the result must match); NRGBA64's values pass through as they
+	// are.
+	rgba := func(pix []uint8, off, stride, depth int, opaqueOnly bool) func(y int) {
+		return func(y int) {
+			p := pix[off+y*stride:]
+			for x := 0; x < w; x++ {
+				q := p[4*depth*x : 4*depth*(x+1)]
+				var v [4]uint32
+				for c := range v {
+					if depth == 1 {
+						v[c] = uint32(q[c]) * 0x101
+					} else {
+						v[c] = uint32(q[2*c])<<8 | uint32(q[2*c+1])
+					}
+				}
+				if opaqueOnly && v[3] != 0xffff {
+					generic(x, y)
+					continue
+				}
+				set(y*w+x, v[0], v[1], v[2])
+			}
+		}
+	}
 	var row func(y int)
 	switch m := img.(type) {
 	case *image.NRGBA:
-		row = func(y int) {
-			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := 0; x < w; x++ {
-				q := p[4*x : 4*x+4]
-				if q[3] != 0xff {
-					generic(x, y)
-					continue
-				}
-				set(y*w+x, uint32(q[0])*0x101, uint32(q[1])*0x101, uint32(q[2])*0x101)
-			}
-		}
+		row = rgba(m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, 1, true)
 	case *image.RGBA:
-		row = func(y int) {
-			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := 0; x < w; x++ {
-				q := p[4*x : 4*x+4]
-				if q[3] != 0xff {
-					generic(x, y)
-					continue
-				}
-				set(y*w+x, uint32(q[0])*0x101, uint32(q[1])*0x101, uint32(q[2])*0x101)
-			}
-		}
+		row = rgba(m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, 1, true)
 	case *image.NRGBA64:
-		row = func(y int) {
-			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := 0; x < w; x++ {
-				q := p[8*x : 8*x+8]
-				set(y*w+x, uint32(q[0])<<8|uint32(q[1]), uint32(q[2])<<8|uint32(q[3]), uint32(q[4])<<8|uint32(q[5]))
-			}
-		}
+		row = rgba(m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, 2, false)
 	case *image.RGBA64:
-		row = func(y int) {
-			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
-			for x := 0; x < w; x++ {
-				q := p[8*x : 8*x+8]
-				if q[6] != 0xff || q[7] != 0xff {
-					generic(x, y)
-					continue
-				}
-				set(y*w+x, uint32(q[0])<<8|uint32(q[1]), uint32(q[2])<<8|uint32(q[3]), uint32(q[4])<<8|uint32(q[5]))
-			}
-		}
+		row = rgba(m.Pix, m.PixOffset(b.Min.X, b.Min.Y), m.Stride, 2, true)
 	case *image.Gray:
 		row = func(y int) {
 			p := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):]
