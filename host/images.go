@@ -128,8 +128,18 @@ func level(v float32, top float64) float64 {
 // image, clipping and rounding as a PNG writer would.
 func ImageFromTensor(t *sdk.Tensor) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, t.W, t.H))
+	eachLevel(t, 255, func(i int, r, g, b uint32) {
+		img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = uint8(r), uint8(g), uint8(b), 255
+	})
+	return img
+}
+
+// eachLevel calls set(i, r, g, b) for every pixel i of t (3×H×W, or 1×H×W
+// as grey) with its channels quantised to levels in [0, top], rows split
+// across the cores.
+func eachLevel(t *sdk.Tensor, top float64, set func(i int, r, g, b uint32)) {
 	n := t.H * t.W
-	q := func(v float32) uint8 { return uint8(level(v, 255)) }
+	q := func(v float32) uint32 { return uint32(level(v, top)) }
 	eachRow(t.H, func(y int) {
 		for i := y * t.W; i < (y+1)*t.W; i++ {
 			r := q(t.Data[i])
@@ -137,10 +147,9 @@ func ImageFromTensor(t *sdk.Tensor) *image.NRGBA {
 			if t.C >= 3 {
 				g, b = q(t.Data[n+i]), q(t.Data[2*n+i])
 			}
-			img.Pix[4*i], img.Pix[4*i+1], img.Pix[4*i+2], img.Pix[4*i+3] = r, g, b, 255
+			set(i, r, g, b)
 		}
 	})
-	return img
 }
 
 // ImageFromTensor16 converts a 3×H×W (or 1×H×W) tensor in [-1, 1] to an
@@ -149,19 +158,10 @@ func ImageFromTensor(t *sdk.Tensor) *image.NRGBA {
 // TIFF, where ImageFromTensor gives 8 bits.
 func ImageFromTensor16(t *sdk.Tensor) *image.NRGBA64 {
 	img := image.NewNRGBA64(image.Rect(0, 0, t.W, t.H))
-	n := t.H * t.W
-	q := func(v float32) uint16 { return uint16(level(v, 65535)) }
-	eachRow(t.H, func(y int) {
-		for i := y * t.W; i < (y+1)*t.W; i++ {
-			r := q(t.Data[i])
-			g, b := r, r
-			if t.C >= 3 {
-				g, b = q(t.Data[n+i]), q(t.Data[2*n+i])
-			}
-			p := img.Pix[8*i : 8*i+8]
-			p[0], p[1], p[2], p[3] = uint8(r>>8), uint8(r), uint8(g>>8), uint8(g)
-			p[4], p[5], p[6], p[7] = uint8(b>>8), uint8(b), 0xff, 0xff
-		}
+	eachLevel(t, 65535, func(i int, r, g, b uint32) {
+		p := img.Pix[8*i : 8*i+8]
+		p[0], p[1], p[2], p[3] = uint8(r>>8), uint8(r), uint8(g>>8), uint8(g)
+		p[4], p[5], p[6], p[7] = uint8(b>>8), uint8(b), 0xff, 0xff
 	})
 	return img
 }

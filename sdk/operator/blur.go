@@ -226,23 +226,10 @@ func smoothTaps(g, n, off, r int) []tap {
 	return taps
 }
 
-// extendSmooth is extend with a seamless periodic border (see smoothTaps):
-// used where the border is free, in Prox and PseudoInverse.
-func (b *Blur) extendSmooth(grid []complex128, t *sdk.Tensor, ch int, imag bool) {
-	plane := t.Data[ch*b.h*b.w : (ch+1)*b.h*b.w]
-	for gy, ty := range b.rows {
-		r0, r1 := plane[ty.i0*b.w:(ty.i0+1)*b.w], plane[ty.i1*b.w:(ty.i1+1)*b.w]
-		for gx, tx := range b.cols {
-			a := (1-tx.t)*float64(r0[tx.i0]) + tx.t*float64(r0[tx.i1])
-			c := (1-tx.t)*float64(r1[tx.i0]) + tx.t*float64(r1[tx.i1])
-			set(grid, gy*b.gw+gx, (1-ty.t)*a+ty.t*c, imag)
-		}
-	}
-}
-
 // extendPair fills grid with channels c0 (real parts) and c1 (imaginary
-// parts; −1: none) of t, with the seamless border of extendSmooth, in one
-// pass split across the cores.
+// parts; −1: none) of t with a seamless periodic border (see smoothTaps),
+// in one pass split across the cores: used where the border is free, in
+// Prox and PseudoInverse.
 func (b *Blur) extendPair(grid []complex128, t *sdk.Tensor, c0, c1 int) {
 	n := b.h * b.w
 	p0 := t.Data[c0*n : (c0+1)*n]
@@ -355,17 +342,17 @@ func (b *Blur) cropInto(out *sdk.Tensor, grid []complex128, c0, c1 int, add bool
 // filter extends each channel of x onto the grid (smoothly, or by plain
 // reflection), multiplies its spectrum by gain, and crops the result.
 func (b *Blur) filter(x *sdk.Tensor, smooth bool, gain func(i int) complex128) *sdk.Tensor {
-	extend := b.extend
-	if smooth {
-		extend = b.extendSmooth
-	}
 	out := sdk.NewTensor(x.C, x.H, x.W)
 	f := newFFT2(b.gh, b.gw)
 	grid := make([]complex128, b.gh*b.gw)
 	b.pairs(x.C, func(c0, c1 int) {
-		extend(grid, x, c0, false)
-		if c1 >= 0 {
-			extend(grid, x, c1, true)
+		if smooth {
+			b.extendPair(grid, x, c0, c1)
+		} else {
+			b.extend(grid, x, c0, false)
+			if c1 >= 0 {
+				b.extend(grid, x, c1, true)
+			}
 		}
 		f.forward(grid)
 		for i := range grid {
