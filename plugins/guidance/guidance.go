@@ -157,6 +157,9 @@ func (g *diffpir) Guide(ctx context.Context, s sdk.GuideStep) (*sdk.Tensor, erro
 		return nil, fmt.Errorf("diffpir: %w", err)
 	}
 	rho := g.lambda / (s.Sigma * s.Sigma)
+	if o, ok := g.op.(operator.ProxOverwriter); ok { // X0 is ours to overwrite
+		return o.ProxOver(s.X0, g.y, g.sigmaY, rho), nil
+	}
 	return g.op.Prox(s.X0, g.y, g.sigmaY, rho), nil
 }
 

@@ -34,7 +34,7 @@ type Blur struct {
 	cols      []tap
 	circular  bool
 	cache     *proxCache // shared by copies of the operator and by operators of the same spectrum
-	grids     *sync.Pool // FFT grids between calls (a 512² image's is 5 MB), shared by copies
+	grids     *sync.Pool // Prox's grids and FFT plans between calls (a 512² image's grid is 5 MB), shared by copies
 	// Epsilon regularises PseudoInverse: conj(K)/(|K|² + Epsilon).
 	Epsilon float64
 }
@@ -231,56 +231,66 @@ func smoothTaps(g, n, off, r int) []tap {
 // in one pass split across the cores: used where the border is free, in
 // Prox and PseudoInverse.
 func (b *Blur) extendPair(grid []complex128, t *sdk.Tensor, c0, c1 int) {
+	p0, p1 := b.planes(t, c0, c1)
+	parallelRange(b.gh, func(lo, hi int) {
+		for gy := lo; gy < hi; gy++ {
+			b.extendRow(grid[gy*b.gw:(gy+1)*b.gw], gy, p0, p1)
+		}
+	})
+}
+
+// planes returns channels c0 and c1 (nil for −1) of t.
+func (b *Blur) planes(t *sdk.Tensor, c0, c1 int) (p0, p1 []float32) {
 	n := b.h * b.w
-	p0 := t.Data[c0*n : (c0+1)*n]
-	var p1 []float32
+	p0 = t.Data[c0*n : (c0+1)*n]
 	if c1 >= 0 {
 		p1 = t.Data[c1*n : (c1+1)*n]
 	}
+	return p0, p1
+}
+
+// extendRow fills grid row gy (row) from planes p0 (real parts) and p1
+// (imaginary parts; nil: none) with the seamless border of extendPair.
+func (b *Blur) extendRow(row []complex128, gy int, p0, p1 []float32) {
 	at := func(plane []float32, ty, tx tap) float64 {
 		r0, r1 := plane[ty.i0*b.w:(ty.i0+1)*b.w], plane[ty.i1*b.w:(ty.i1+1)*b.w]
 		a := (1-tx.t)*float64(r0[tx.i0]) + tx.t*float64(r0[tx.i1])
 		c := (1-tx.t)*float64(r1[tx.i0]) + tx.t*float64(r1[tx.i1])
 		return (1-ty.t)*a + ty.t*c
 	}
-	parallelRange(b.gh, func(lo, hi int) {
-		for gy := lo; gy < hi; gy++ {
-			ty := b.rows[gy]
-			row := grid[gy*b.gw : (gy+1)*b.gw]
-			if ty.t == 0 {
-				// an image row or a plain reflection of one: copy, with the
-				// border taps only at the ends
-				r0 := p0[ty.i0*b.w : (ty.i0+1)*b.w]
-				var r1 []float32
-				if p1 != nil {
-					r1 = p1[ty.i0*b.w : (ty.i0+1)*b.w]
-				}
-				for gx, tx := range b.cols {
-					var v0, v1 float64
-					if tx.t == 0 {
-						v0 = float64(r0[tx.i0])
-						if r1 != nil {
-							v1 = float64(r1[tx.i0])
-						}
-					} else {
-						v0 = (1-tx.t)*float64(r0[tx.i0]) + tx.t*float64(r0[tx.i1])
-						if r1 != nil {
-							v1 = (1-tx.t)*float64(r1[tx.i0]) + tx.t*float64(r1[tx.i1])
-						}
-					}
-					row[gx] = complex(v0, v1)
-				}
-				continue
-			}
-			for gx, tx := range b.cols {
-				var v1 float64
-				if p1 != nil {
-					v1 = at(p1, ty, tx)
-				}
-				row[gx] = complex(at(p0, ty, tx), v1)
-			}
+	ty := b.rows[gy]
+	if ty.t == 0 {
+		// an image row or a plain reflection of one: copy, with the
+		// border taps only at the ends
+		r0 := p0[ty.i0*b.w : (ty.i0+1)*b.w]
+		var r1 []float32
+		if p1 != nil {
+			r1 = p1[ty.i0*b.w : (ty.i0+1)*b.w]
 		}
-	})
+		for gx, tx := range b.cols {
+			var v0, v1 float64
+			if tx.t == 0 {
+				v0 = float64(r0[tx.i0])
+				if r1 != nil {
+					v1 = float64(r1[tx.i0])
+				}
+			} else {
+				v0 = (1-tx.t)*float64(r0[tx.i0]) + tx.t*float64(r0[tx.i1])
+				if r1 != nil {
+					v1 = (1-tx.t)*float64(r1[tx.i0]) + tx.t*float64(r1[tx.i1])
+				}
+			}
+			row[gx] = complex(v0, v1)
+		}
+		return
+	}
+	for gx, tx := range b.cols {
+		var v1 float64
+		if p1 != nil {
+			v1 = at(p1, ty, tx)
+		}
+		row[gx] = complex(at(p0, ty, tx), v1)
+	}
 }
 
 // parallelRange runs fn over [0, n) split into one range per core.
@@ -413,22 +423,29 @@ func (b *Blur) Adjoint(y *sdk.Tensor) *sdk.Tensor {
 	return out
 }
 
-// grid returns a gh×gw grid from the pool (its contents are stale), or a
-// new one. Prox runs once per evaluation: without the pool each call
-// would allocate, and page in, a grid the garbage collector just freed.
-func (b *Blur) grid() []complex128 {
-	if g, ok := b.grids.Get().(*[]complex128); ok {
-		return *g
-	}
-	return make([]complex128, b.gh*b.gw)
+// proxBuf is what a Prox call works in: a gh×gw grid (its contents
+// stale between calls) and the FFT's plans and scratch.
+type proxBuf struct {
+	g []complex128
+	f *fft2
 }
 
-// putGrid returns g to the pool, unless it is larger than the grids Prox
-// caches (maxCachedGrid): a 24-megapixel photo's grid is 390 MB, better
-// freed while the network runs.
-func (b *Blur) putGrid(g []complex128) {
-	if len(g) <= maxCachedGrid {
-		b.grids.Put(&g)
+// buf returns a proxBuf from the pool, or a new one. Prox runs once per
+// evaluation: without the pool each call would allocate, and page in, a
+// grid the garbage collector just freed.
+func (b *Blur) buf() *proxBuf {
+	if p, ok := b.grids.Get().(*proxBuf); ok {
+		return p
+	}
+	return &proxBuf{g: make([]complex128, b.gh*b.gw), f: newFFT2(b.gh, b.gw)}
+}
+
+// putBuf returns p to the pool, unless its grid is larger than the grids
+// Prox caches (maxCachedGrid): a 24-megapixel photo's grid is 390 MB,
+// better freed while the network runs.
+func (b *Blur) putBuf(p *proxBuf) {
+	if len(p.g) <= maxCachedGrid {
+		b.grids.Put(p)
 	}
 }
 
@@ -439,35 +456,154 @@ func (b *Blur) putGrid(g []complex128) {
 // maxCachedGrid), so a call costs two FFTs per channel pair, not three;
 // larger grids go through proxOneGrid.
 func (b *Blur) Prox(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
+	return b.prox(z, y, sigmaY, rho, false)
+}
+
+// ProxOver is Prox written over z where the data term is kept (images up
+// to maxCachedGrid: each channel pair of z is read before the pair is
+// written); larger images get a new tensor.
+func (b *Blur) ProxOver(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
+	return b.prox(z, y, sigmaY, rho, true)
+}
+
+func (b *Blur) prox(z, y *sdk.Tensor, sigmaY, rho float64, over bool) *sdk.Tensor {
 	if sigmaY < minSigmaY {
 		sigmaY = minSigmaY
 	}
 	a := 1 / (sigmaY * sigmaY)
-	out := sdk.NewTensor(z.C, z.H, z.W)
-	f := newFFT2(b.gh, b.gw)
-	g := b.grid()
-	defer b.putGrid(g)
+	p := b.buf()
+	defer b.putBuf(p)
+	f, g := p.f, p.g
 	cached := b.cachedDataTerm(f, g, y, a)
 	if cached == nil {
+		out := sdk.NewTensor(z.C, z.H, z.W)
 		b.proxOneGrid(f, g, out, z, y, a, rho)
 		return out
 	}
+	out := z
+	if !over {
+		out = sdk.NewTensor(z.C, z.H, z.W)
+	}
+	// Three passes over the grid per channel pair: each row extended and
+	// transformed; each strip of columns transformed, divided and
+	// transformed back; each image row transformed back and cropped (the
+	// border's rows are not needed).
+	n := b.h * b.w
+	norm := 1 / float64(len(g)) // the inverse FFT's, folded in
 	b.pairs(z.C, func(c0, c1 int) {
 		d := cached[c0/2]
-		b.extendPair(g, z, c0, c1)
-		f.forward(g)
-		norm := 1 / float64(len(g)) // the inverse FFT's, folded in
-		parallelRange(len(g), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				v := g[i]
-				inv := norm / (a*float64(b.k2[i]) + rho)
-				g[i] = complex((float64(real(d[i]))+rho*real(v))*inv, (float64(imag(d[i]))+rho*imag(v))*inv)
+		if c1 < 0 && b.gh%2 == 0 && b.gw%2 == 0 {
+			b.proxReal(f, g, out, z, c0, d, a, rho, norm)
+			return
+		}
+		p0, p1 := b.planes(z, c0, c1)
+		f.parallel(b.gh, func(wk *fftWorker, lo, hi int) {
+			for gy := lo; gy < hi; gy++ {
+				row := g[gy*b.gw : (gy+1)*b.gw]
+				b.extendRow(row, gy, p0, p1)
+				wk.row.transform(row, wk.scratch, false)
 			}
 		})
-		f.inverseRaw(g)
-		b.cropInto(out, g, c0, c1, false)
+		f.filterColumns(g, func(strip []complex128, x0, nc int) {
+			b.divide(strip, d, x0, nc, b.gw, a, rho, norm)
+		})
+		f.parallel(b.h, func(wk *fftWorker, lo, hi int) {
+			for y := lo; y < hi; y++ {
+				row := g[(y+b.top)*b.gw : (y+b.top+1)*b.gw]
+				wk.row.transform(row, wk.scratch, true)
+				d0 := out.Data[c0*n+y*b.w : c0*n+(y+1)*b.w]
+				for x, v := range row[b.left : b.left+b.w] {
+					d0[x] = float32(real(v))
+				}
+				if c1 >= 0 {
+					d1 := out.Data[c1*n+y*b.w : c1*n+(y+1)*b.w]
+					for x, v := range row[b.left : b.left+b.w] {
+						d1[x] = float32(imag(v))
+					}
+				}
+			}
+		})
 	})
 	return out
+}
+
+// divide is Prox's step in the frequency domain on one strip of columns
+// (h rows of nc from column x0 of a grid with rows gw long):
+// X = (D + ρ·Z)·norm/(a|K|² + ρ), with D the data term.
+func (b *Blur) divide(strip []complex128, d []complex64, x0, nc, gw int, a, rho, norm float64) {
+	for y := 0; y < b.gh; y++ {
+		row := strip[y*nc : (y+1)*nc]
+		i0 := y*gw + x0
+		dd, kk := d[i0:i0+len(row)], b.k2[i0:i0+len(row)]
+		for c, v := range row {
+			inv := norm / (a*float64(kk[c]) + rho)
+			row[c] = complex((float64(real(dd[c]))+rho*real(v))*inv, (float64(imag(dd[c]))+rho*imag(v))*inv)
+		}
+	}
+}
+
+// proxReal is Prox's three passes for a lone channel c (a real image,
+// gh and gw even): two grid rows are packed as one complex row (real and
+// imaginary parts) and told apart after their transform, and the columns
+// are transformed for only the gw/2+1 frequencies a real row has (the
+// others mirror them) — half the work of the channel as a complex grid.
+// The half spectrum lies in g with rows gw/2+1 long.
+func (b *Blur) proxReal(f *fft2, g []complex128, out, z *sdk.Tensor, c int, d []complex64, a, rho, norm float64) {
+	gw, hw := b.gw, b.gw/2+1
+	p, _ := b.planes(z, c, -1)
+	f.parallel(b.gh/2, func(wk *fftWorker, lo, hi int) {
+		za, zb := wk.pair[:gw], wk.pair[gw:2*gw]
+		for r := lo; r < hi; r++ {
+			b.extendRow(za, 2*r, p, nil)
+			b.extendRow(zb, 2*r+1, p, nil)
+			for k, v := range zb {
+				za[k] = complex(real(za[k]), real(v))
+			}
+			wk.row.transform(za, wk.scratch, false)
+			// Z = A + iB with A, B real: A's transform is (Z[k] + conj Z[−k])/2,
+			// B's (Z[k] − conj Z[−k])/(2i).
+			ha, hb := g[2*r*hw:(2*r+1)*hw], g[(2*r+1)*hw:(2*r+2)*hw]
+			for k := range ha {
+				zk, zm := za[k], cmplx.Conj(za[(gw-k)%gw])
+				s, e := zk+zm, zk-zm
+				ha[k] = complex(real(s)*0.5, imag(s)*0.5)
+				hb[k] = complex(imag(e)*0.5, -real(e)*0.5)
+			}
+		}
+	})
+	f.filterColumnsOf(g[:b.gh*hw], hw, func(strip []complex128, x0, nc int) {
+		b.divide(strip, d, x0, nc, gw, a, rho, norm)
+	})
+	// Back: the image's row pairs, each as A + iB with the mirrored half
+	// restored, transformed at once.
+	n := b.h * b.w
+	r0, r1 := b.top/2, (b.top+b.h-1)/2+1
+	f.parallel(r1-r0, func(wk *fftWorker, lo, hi int) {
+		zr := wk.pair[:gw]
+		for r := r0 + lo; r < r0+hi; r++ {
+			ha, hb := g[2*r*hw:(2*r+1)*hw], g[(2*r+1)*hw:(2*r+2)*hw]
+			for k := range ha {
+				zr[k] = complex(real(ha[k])-imag(hb[k]), imag(ha[k])+real(hb[k]))
+			}
+			for k := hw; k < gw; k++ {
+				va, vb := ha[gw-k], hb[gw-k] // conj(va) + i·conj(vb)
+				zr[k] = complex(real(va)+imag(vb), -imag(va)+real(vb))
+			}
+			wk.row.transform(zr, wk.scratch, true)
+			if y := 2*r - b.top; y >= 0 && y < b.h {
+				dst := out.Data[c*n+y*b.w : c*n+(y+1)*b.w]
+				for x, v := range zr[b.left : b.left+b.w] {
+					dst[x] = float32(real(v))
+				}
+			}
+			if y := 2*r + 1 - b.top; y >= 0 && y < b.h {
+				dst := out.Data[c*n+y*b.w : c*n+(y+1)*b.w]
+				for x, v := range zr[b.left : b.left+b.w] {
+					dst[x] = float32(imag(v))
+				}
+			}
+		}
+	})
 }
 
 // proxOneGrid is Prox for grids too large to keep the data term: by

@@ -61,6 +61,7 @@ type fftWorker struct {
 	scratch      []complex128 // max(h, w)
 	strip        []complex128 // colStrip columns of h rows, row-major
 	stripScratch []complex128 // as large
+	pair         []complex128 // 2·w: two rows of a real image (Blur.proxReal)
 }
 
 // line is a 1-D transform of one length.
@@ -99,7 +100,7 @@ func newFFT2(h, w int) *fft2 {
 	for i := range f.workers {
 		f.workers[i] = fftWorker{row: rows(), col: cols(),
 			scratch: make([]complex128, max(h, w)), strip: make([]complex128, colStrip*h),
-			stripScratch: make([]complex128, colStrip*h)}
+			stripScratch: make([]complex128, colStrip*h), pair: make([]complex128, 2*w)}
 	}
 	return f
 }
@@ -138,30 +139,71 @@ func (f *fft2) parallel(n int, fn func(w *fftWorker, lo, hi int)) {
 }
 
 func (f *fft2) apply(g []complex128, inv bool) {
-	h, w := f.h, f.w
-	f.parallel(h, func(wk *fftWorker, lo, hi int) {
+	f.rows(g, inv)
+	f.eachStrip(g, f.w, func(wk *fftWorker, strip []complex128, _, nc int) {
+		wk.columnsOf(strip, f.h, nc, inv)
+	})
+}
+
+// rows transforms every row of g in place.
+func (f *fft2) rows(g []complex128, inv bool) {
+	w := f.w
+	f.parallel(f.h, func(wk *fftWorker, lo, hi int) {
 		for y := lo; y < hi; y++ {
 			wk.row.transform(g[y*w:(y+1)*w], wk.scratch, inv)
 		}
 	})
+}
+
+// filterColumns transforms the columns of g (rows already transformed)
+// forward, calls gain on each strip of the spectrum, and transforms the
+// columns back: one pass over the grid, each strip in the cache throughout.
+// gain gets colStrip (or fewer, nc) columns starting at x0, h rows of nc,
+// row-major: grid index y·w + x0 + c is strip[y·nc + c].
+func (f *fft2) filterColumns(g []complex128, gain func(strip []complex128, x0, nc int)) {
+	f.filterColumnsOf(g, f.w, gain)
+}
+
+// filterColumnsOf is filterColumns on the first w ≤ f.w columns of a grid
+// whose rows are w long (a real image's half spectrum).
+func (f *fft2) filterColumnsOf(g []complex128, w int, gain func(strip []complex128, x0, nc int)) {
+	f.eachStrip(g, w, func(wk *fftWorker, strip []complex128, x0, nc int) {
+		wk.columnsOf(strip, f.h, nc, false)
+		gain(strip, x0, nc)
+		wk.columnsOf(strip, f.h, nc, true)
+	})
+}
+
+// eachStrip copies g (h rows of w) out colStrip columns at a time into a
+// worker's strip buffer (h rows of nc, row-major), calls fn on it and
+// copies it back, the strips split across the workers.
+func (f *fft2) eachStrip(g []complex128, w int, fn func(wk *fftWorker, strip []complex128, x0, nc int)) {
+	h := f.h
 	strips := (w + colStrip - 1) / colStrip
 	f.parallel(strips, func(wk *fftWorker, lo, hi int) {
 		for s := lo; s < hi; s++ {
 			x0 := s * colStrip
 			nc := min(colStrip, w-x0)
+			strip := wk.strip[:h*nc]
 			for y := 0; y < h; y++ {
-				copy(wk.strip[y*nc:(y+1)*nc], g[y*w+x0:y*w+x0+nc])
+				copy(strip[y*nc:(y+1)*nc], g[y*w+x0:y*w+x0+nc])
 			}
-			if p, ok := wk.col.(*plan1); ok {
-				p.transformStrips(wk.strip[:h*nc], wk.stripScratch, nc, inv)
-			} else {
-				wk.columns(h, nc, inv)
-			}
+			fn(wk, strip, x0, nc)
 			for y := 0; y < h; y++ {
-				copy(g[y*w+x0:y*w+x0+nc], wk.strip[y*nc:(y+1)*nc])
+				copy(g[y*w+x0:y*w+x0+nc], strip[y*nc:(y+1)*nc])
 			}
 		}
 	})
+}
+
+// columnsOf transforms the nc columns of strip (the worker's strip buffer,
+// h rows of nc).
+func (wk *fftWorker) columnsOf(strip []complex128, h, nc int, inv bool) {
+	if p, ok := wk.col.(*plan1); ok {
+		p.transformStrips(strip, wk.stripScratch, nc, inv)
+		return
+	}
+	wk.columns(h, nc, inv)
 }
 
 // columns transforms the nc columns of a strip (h rows of nc) one at a

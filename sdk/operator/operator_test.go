@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -172,36 +173,56 @@ func TestProxOptimality(t *testing.T) {
 
 // TestBlurProxKeepsNoStaleMeasurement: Prox keeps its data term between
 // calls; a measurement changed in place, or a new σ_y, must not reuse it.
+// Images too large to keep the data term transform it per call by another
+// route (proxOneGrid: no packed real rows, no fused passes), which must
+// agree, and so must ProxOver (written over z); the sizes cover odd and even grids, a lone channel (transformed as
+// a real image when the grid is even) and circular blur.
 func TestBlurProxKeepsNoStaleMeasurement(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	k := randTensor(r, 1, 5, 7)
 	for i := range k.Data {
 		k.Data[i] = float32(math.Abs(float64(k.Data[i])))
 	}
-	cached, err := NewBlur(k, 33, 30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	z, y := randTensor(r, 3, 33, 30), randTensor(r, 3, 33, 30)
-	cached.Prox(z, y, 0.1, 2)
-	y.Data[100] += 0.5
-	for _, sigma := range []float64{0.1, 0.2, 0.2} {
-		fresh, _ := NewBlur(k, 33, 30)
-		got, want := cached.Prox(z, y, sigma, 2), fresh.Prox(z, y, sigma, 2)
-		// Images too large to keep the data term transform it per call,
-		// by another route (proxOneGrid): the same to float32 rounding.
-		keep := maxCachedGrid
-		maxCachedGrid = 0
-		uncached, _ := NewBlur(k, 33, 30)
-		again := uncached.Prox(z, y, sigma, 2)
-		maxCachedGrid = keep
-		for i := range got.Data {
-			d := math.Abs(float64(again.Data[i] - want.Data[i]))
-			if got.Data[i] != want.Data[i] || d > 1e-5*(1+math.Abs(float64(want.Data[i]))) {
-				t.Fatalf("σ_y=%g: pixel %d is %g (kept) and %g (recomputed), a fresh operator gives %g",
-					sigma, i, got.Data[i], again.Data[i], want.Data[i])
+	for _, tc := range []struct {
+		c, h, w  int
+		circular bool
+	}{{3, 33, 30, false}, {1, 40, 52, false}, {3, 41, 37, false}, {2, 17, 64, false}, {3, 24, 36, true}, {3, 25, 36, true}} {
+		t.Run(fmt.Sprintf("%dx%dx%d-circular=%v", tc.c, tc.h, tc.w, tc.circular), func(t *testing.T) {
+			newOp := func() *Blur {
+				b, err := newBlur(k, tc.h, tc.w, tc.circular)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
 			}
-		}
+			cached := newOp()
+			z, y := randTensor(r, tc.c, tc.h, tc.w), randTensor(r, tc.c, tc.h, tc.w)
+			cached.Prox(z, y, 0.1, 2)
+			y.Data[len(y.Data)/3] += 0.5
+			for _, sigma := range []float64{0.1, 0.2, 0.2} {
+				got, want := cached.Prox(z, y, sigma, 2), newOp().Prox(z, y, sigma, 2)
+				zc := z.Clone()
+				over := newOp().ProxOver(zc, y, sigma, 2)
+				keep := maxCachedGrid
+				maxCachedGrid = 0
+				again := newOp().Prox(z, y, sigma, 2)
+				overUncached := newOp().ProxOver(z.Clone(), y, sigma, 2)
+				maxCachedGrid = keep
+				if &over.Data[0] != &zc.Data[0] {
+					t.Errorf("ProxOver did not write over z")
+				}
+				if !slices.Equal(over.Data, want.Data) || !slices.Equal(overUncached.Data, again.Data) {
+					t.Fatalf("σ_y=%g: ProxOver differs from Prox", sigma)
+				}
+				for i := range got.Data {
+					d := math.Abs(float64(again.Data[i] - want.Data[i]))
+					if got.Data[i] != want.Data[i] || d > 1e-5*(1+math.Abs(float64(want.Data[i]))) {
+						t.Fatalf("σ_y=%g: pixel %d is %g (kept) and %g (recomputed), a fresh operator gives %g",
+							sigma, i, got.Data[i], again.Data[i], want.Data[i])
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -97,11 +97,30 @@ func (p *plan1) transform(x, scratch []complex128, inv bool) {
 // sub-transforms of length ns; element j (= b·ns + k) of each input row
 // q is in[j + q·n/r]; the outputs go to out[b·ns·r + k + q·ns].
 
+// radix4First is radix4's first pass (ns = 1: no twiddles, one output
+// group per input index), without the per-group slicing that the general
+// loop pays once for every element here.
+func radix4First(in, out []complex128, inv bool) {
+	s := len(in) / 4
+	i0, i1, i2, i3 := in[:s], in[s:2*s], in[2*s:3*s], in[3*s:4*s]
+	out = out[:4*s]
+	for j := range i0 {
+		a0, a1, a2, a3 := i0[j], i1[j], i2[j], i3[j]
+		t0, t1 := a0+a2, a0-a2
+		t2, d := a1+a3, a1-a3
+		t3 := complex(imag(d), -real(d))
+		if inv {
+			t3 = -t3
+		}
+		o := out[4*j : 4*j+4 : 4*j+4]
+		o[0], o[1], o[2], o[3] = t0+t2, t1+t3, t0-t2, t1-t3
+	}
+}
+
 func radix2(in, out []complex128, ns int, tw []complex128) {
 	n := len(in)
 	s := n / 2
-	for j0 := 0; j0 < s; j0 += ns {
-		b := j0 / ns
+	for j0, b := 0, 0; j0 < s; j0, b = j0+ns, b+1 {
 		o := out[b*ns*2:]
 		for k := 0; k < ns; k++ {
 			a0, a1 := in[j0+k], in[j0+k+s]
@@ -116,8 +135,11 @@ func radix2(in, out []complex128, ns int, tw []complex128) {
 func radix4(in, out []complex128, ns int, tw []complex128, inv bool) {
 	n := len(in)
 	s := n / 4
-	for j0 := 0; j0 < s; j0 += ns {
-		b := j0 / ns
+	if ns == 1 {
+		radix4First(in, out, inv)
+		return
+	}
+	for j0, b := 0, 0; j0 < s; j0, b = j0+ns, b+1 {
 		o := out[b*ns*4 : b*ns*4+4*ns]
 		i0, i1, i2, i3 := in[j0:j0+ns], in[j0+s:j0+s+ns], in[j0+2*s:j0+2*s+ns], in[j0+3*s:j0+3*s+ns]
 		for k := 0; k < ns; k++ {
@@ -148,8 +170,7 @@ func radix3(in, out []complex128, ns int, tw []complex128, inv bool) {
 	}
 	n := len(in)
 	s := n / 3
-	for j0 := 0; j0 < s; j0 += ns {
-		b := j0 / ns
+	for j0, b := 0, 0; j0 < s; j0, b = j0+ns, b+1 {
 		o := out[b*ns*3 : b*ns*3+3*ns]
 		for k := 0; k < ns; k++ {
 			a0, a1, a2 := in[j0+k], in[j0+k+s], in[j0+k+2*s]
@@ -174,8 +195,7 @@ func radix5(in, out []complex128, ns int, tw []complex128, inv bool) {
 	}
 	n := len(in)
 	s := n / 5
-	for j0 := 0; j0 < s; j0 += ns {
-		b := j0 / ns
+	for j0, b := 0, 0; j0 < s; j0, b = j0+ns, b+1 {
 		o := out[b*ns*5 : b*ns*5+5*ns]
 		for k := 0; k < ns; k++ {
 			a0, a1, a2, a3, a4 := in[j0+k], in[j0+k+s], in[j0+k+2*s], in[j0+k+3*s], in[j0+k+4*s]
@@ -237,8 +257,7 @@ func (p *plan1) transformStrips(x, scratch []complex128, width int, inv bool) {
 
 func radix2v(in, out []complex128, ns, wd int, tw []complex128) {
 	s := len(in) / wd / 2
-	for j0 := 0; j0 < s; j0 += ns {
-		b := j0 / ns
+	for j0, b := 0, 0; j0 < s; j0, b = j0+ns, b+1 {
 		for k := 0; k < ns; k++ {
 			i0 := in[(j0+k)*wd : (j0+k+1)*wd]
 			i1 := in[(j0+k+s)*wd : (j0+k+s+1)*wd]
@@ -258,8 +277,7 @@ func radix2v(in, out []complex128, ns, wd int, tw []complex128) {
 
 func radix4v(in, out []complex128, ns, wd int, tw []complex128, inv bool) {
 	s := len(in) / wd / 4
-	for j0 := 0; j0 < s; j0 += ns {
-		b := j0 / ns
+	for j0, b := 0, 0; j0 < s; j0, b = j0+ns, b+1 {
 		for k := 0; k < ns; k++ {
 			i0 := in[(j0+k)*wd : (j0+k+1)*wd]
 			i1 := in[(j0+k+s)*wd : (j0+k+s+1)*wd]
@@ -280,6 +298,16 @@ func radix4v(in, out []complex128, ns, wd int, tw []complex128, inv bool) {
 			}
 			i1, i2, i3 = i1[:len(o0)], i2[:len(o0)], i3[:len(o0)]
 			o1, o2, o3 = o1[:len(o0)], o2[:len(o0)], o3[:len(o0)]
+			if ns == 1 { // the first pass: no twiddles
+				for l := range o0 {
+					a0, a1, a2, a3 := i0[l], i1[l], i2[l], i3[l]
+					t0, t1 := a0+a2, a0-a2
+					t2, d := a1+a3, a1-a3
+					t3 := complex(sign*imag(d), -sign*real(d))
+					o0[l], o1[l], o2[l], o3[l] = t0+t2, t1+t3, t0-t2, t1-t3
+				}
+				continue
+			}
 			for l := range o0 {
 				a0, a1, a2, a3 := i0[l], i1[l]*w1, i2[l]*w2, i3[l]*w3
 				t0, t1 := a0+a2, a0-a2
@@ -297,8 +325,7 @@ func radix3v(in, out []complex128, ns, wd int, tw []complex128, inv bool) {
 		s3 = -s3
 	}
 	s := len(in) / wd / 3
-	for j0 := 0; j0 < s; j0 += ns {
-		b := j0 / ns
+	for j0, b := 0, 0; j0 < s; j0, b = j0+ns, b+1 {
 		for k := 0; k < ns; k++ {
 			i0 := in[(j0+k)*wd : (j0+k+1)*wd]
 			i1 := in[(j0+k+s)*wd : (j0+k+s+1)*wd]
@@ -331,8 +358,7 @@ func radix5v(in, out []complex128, ns, wd int, tw []complex128, inv bool) {
 		s1, s2 = -s1, -s2
 	}
 	s := len(in) / wd / 5
-	for j0 := 0; j0 < s; j0 += ns {
-		b := j0 / ns
+	for j0, b := 0, 0; j0 < s; j0, b = j0+ns, b+1 {
 		for k := 0; k < ns; k++ {
 			var iv, ov [5][]complex128
 			base := b*ns*5 + k
