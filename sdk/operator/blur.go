@@ -492,7 +492,7 @@ func (b *Blur) prox(z, y *sdk.Tensor, sigmaY, rho float64, over bool) *sdk.Tenso
 	norm := 1 / float64(len(g)) // the inverse FFT's, folded in
 	b.pairs(z.C, func(c0, c1 int) {
 		d := cached[c0/2]
-		if c1 < 0 && b.gh%2 == 0 && b.gw%2 == 0 {
+		if c1 < 0 && b.packsReal() {
 			b.proxReal(f, g, out, z, c0, d, a, rho, norm)
 			return
 		}
@@ -542,15 +542,15 @@ func (b *Blur) divide(strip []complex128, d []complex64, x0, nc, gw int, a, rho,
 	}
 }
 
-// proxReal is Prox's three passes for a lone channel c (a real image,
-// gh and gw even): two grid rows are packed as one complex row (real and
-// imaginary parts) and told apart after their transform, and the columns
-// are transformed for only the gw/2+1 frequencies a real row has (the
-// others mirror them) — half the work of the channel as a complex grid.
-// The half spectrum lies in g with rows gw/2+1 long.
-func (b *Blur) proxReal(f *fft2, g []complex128, out, z *sdk.Tensor, c int, d []complex64, a, rho, norm float64) {
+// packsReal reports whether a lone channel is transformed as a real image
+// (proxReal, the data term): the grid's sides must be even.
+func (b *Blur) packsReal() bool { return b.gh%2 == 0 && b.gw%2 == 0 }
+
+// realRows extends plane p onto the grid and transforms its rows, two at a
+// time as one complex row, leaving in g the gw/2+1 frequencies of each row
+// that a real row has (rows gw/2+1 long).
+func (b *Blur) realRows(f *fft2, g []complex128, p []float32) {
 	gw, hw := b.gw, b.gw/2+1
-	p, _ := b.planes(z, c, -1)
 	f.parallel(b.gh/2, func(wk *fftWorker, lo, hi int) {
 		za, zb := wk.pair[:gw], wk.pair[gw:2*gw]
 		for r := lo; r < hi; r++ {
@@ -571,6 +571,18 @@ func (b *Blur) proxReal(f *fft2, g []complex128, out, z *sdk.Tensor, c int, d []
 			}
 		}
 	})
+}
+
+// proxReal is Prox's three passes for a lone channel c (a real image,
+// gh and gw even): two grid rows are packed as one complex row (real and
+// imaginary parts) and told apart after their transform, and the columns
+// are transformed for only the gw/2+1 frequencies a real row has (the
+// others mirror them) — half the work of the channel as a complex grid.
+// The half spectrum lies in g with rows gw/2+1 long.
+func (b *Blur) proxReal(f *fft2, g []complex128, out, z *sdk.Tensor, c int, d []complex64, a, rho, norm float64) {
+	gw, hw := b.gw, b.gw/2+1
+	p, _ := b.planes(z, c, -1)
+	b.realRows(f, g, p)
 	f.filterColumnsOf(g[:b.gh*hw], hw, func(strip []complex128, x0, nc int) {
 		b.divide(strip, d, x0, nc, gw, a, rho, norm)
 	})
@@ -664,25 +676,44 @@ func (b *Blur) cachedDataTerm(f *fft2, g []complex128, y *sdk.Tensor, a float64)
 	}
 	data := make([][]complex64, 0, (y.C+1)/2)
 	b.pairs(y.C, func(c0, c1 int) {
-		b.dataTermPair(f, g, y, c0, c1, a)
-		d := make([]complex64, len(g))
-		for i, v := range g {
-			d[i] = complex64(v)
-		}
-		data = append(data, d)
+		data = append(data, b.dataTerm(f, g, y, c0, c1, a))
 	})
 	c.h, c.w, c.circular = b.h, b.w, b.circular
 	c.y, c.a, c.data = slices.Clone(y.Data), a, data
 	return data
 }
 
-// dataTermPair writes a·conj(K)·Y for channels c0 and c1 (−1: none) of y into g.
-func (b *Blur) dataTermPair(f *fft2, g []complex128, y *sdk.Tensor, c0, c1 int, a float64) {
-	b.extendPair(g, y, c0, c1)
-	f.forward(g)
-	for i := range g {
-		g[i] = cmplx.Conj(complex128(b.kf[i])) * g[i] * complex(a, 0)
+// dataTerm returns a·conj(K)·Y for channels c0 and c1 (−1: none) of y, on
+// the grid (a lone channel's only for the columns proxReal reads, when it
+// packs real rows). g is a scratch grid.
+func (b *Blur) dataTerm(f *fft2, g []complex128, y *sdk.Tensor, c0, c1 int, a float64) []complex64 {
+	d := make([]complex64, len(g))
+	p0, p1 := b.planes(y, c0, c1)
+	w := b.gw
+	if c1 < 0 && b.packsReal() {
+		b.realRows(f, g, p0)
+		w = b.gw/2 + 1
+	} else {
+		f.parallel(b.gh, func(wk *fftWorker, lo, hi int) {
+			for gy := lo; gy < hi; gy++ {
+				row := g[gy*b.gw : (gy+1)*b.gw]
+				b.extendRow(row, gy, p0, p1)
+				wk.row.transform(row, wk.scratch, false)
+			}
+		})
 	}
+	f.eachStrip(g[:b.gh*w], w, func(wk *fftWorker, strip []complex128, x0, nc int) {
+		wk.columnsOf(strip, b.gh, nc, false)
+		for y := 0; y < b.gh; y++ {
+			row := strip[y*nc : (y+1)*nc]
+			i0 := y*b.gw + x0
+			dd, kf := d[i0:i0+len(row)], b.kf[i0:i0+len(row)]
+			for c, v := range row {
+				dd[c] = complex64(mulReal(a, cmplx.Conj(complex128(kf[c]))*v))
+			}
+		}
+	})
+	return d
 }
 
 // PseudoInverse returns the regularised inverse filter conj(K)·Y/(|K|² + Epsilon):
