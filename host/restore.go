@@ -26,7 +26,8 @@ type session struct {
 	y, observed  *sdk.Tensor
 	spec         sdk.OperatorSpec
 	op           operator.Operator
-	init         *sdk.Tensor // the warm start (a single sample adds its noise to it in place)
+	init         *sdk.Tensor      // the warm start (a single sample adds its noise to it in place)
+	firstNoise   chan *sdk.Tensor // sample 0's starting noise, drawn while the warm start is made
 	sigmaY       float64
 	sigmaStart   float64
 	sigmaMin     float64
@@ -144,7 +145,7 @@ func (h *Host) newSession(req Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	op, _, err := operator.ForProblem(sdk.Problem{Y: y, Operator: spec})
+	op, dom, err := operator.ForProblem(sdk.Problem{Y: y, Operator: spec})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
@@ -206,10 +207,25 @@ func (h *Host) newSession(req Request) (*session, error) {
 	if startSigma == 0 {
 		startSigma = def.StartSigma
 	}
-	s.init, s.sigmaStart = warmStart(req.Task, op, y, observed, s.sigmaY, startSigma)
 	s.sigmaMin = math.Max(h.model.info.SigmaMin, 0.01)
-	s.sigmaStart = math.Min(math.Max(s.sigmaStart, s.sigmaMin), h.model.info.SigmaMax)
+	s.sigmaStart = math.Min(math.Max(startSigmaFor(req.Task, s.sigmaY, startSigma), s.sigmaMin), h.model.info.SigmaMax)
+	// The first sample's starting noise does not depend on the rough
+	// estimate: it is drawn on another core while the estimate is made
+	// (on a 512² deblurring, 8 ms of a 25 ms warm start).
+	if extra := s.sigmaStart*s.sigmaStart - initNoise(s.task, s.sigmaY); extra > 0 {
+		s.firstNoise = make(chan *sdk.Tensor, 1)
+		go func() {
+			s.firstNoise <- startNoise(req.Seed, dom.C, dom.H, dom.W, extra)
+		}()
+	}
+	s.init = warmStart(req.Task, op, y, observed, s.sigmaY)
 	return s, nil
+}
+
+// startNoise is the noise of variance extra that a sample with this seed
+// starts with, on top of the warm start.
+func startNoise(seed uint64, c, h, w int, extra float64) *sdk.Tensor {
+	return sdk.NewRNG(seed^0x5eed5eed).Noise(c, h, w, math.Sqrt(extra))
 }
 
 // sample draws one posterior sample with the given seed; i numbers the
@@ -268,7 +284,13 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc)
 		x = s.init.Clone()
 	}
 	if extra := s.sigmaStart*s.sigmaStart - initNoise(s.task, s.sigmaY); extra > 0 {
-		noise := sdk.NewRNG(seed^0x5eed5eed).Noise(x.C, x.H, x.W, math.Sqrt(extra))
+		var noise *sdk.Tensor
+		if i == 0 && s.firstNoise != nil {
+			noise = <-s.firstNoise
+		}
+		if noise == nil || !noise.SameShape(x) {
+			noise = startNoise(seed, x.C, x.H, x.W, extra)
+		}
 		for j := range x.Data {
 			x.Data[j] += noise.Data[j]
 		}

@@ -11,21 +11,30 @@ import (
 // relative to the data term (measured best on the fixtures: 0.04).
 const deblurTikhonov = 0.04
 
-// warmStart returns the rough estimate sampling starts from and the σ to
-// start at (start, or σ_y for denoising when start is 0): sampling starts
-// from a noised rough estimate instead of pure noise, so a restoration takes
-// tens of evaluations (Chung et al., "Come-Closer-Diffuse-Faster", 2022).
-// For denoising the noisy photo itself is a sample at σ = σ_y.
-func warmStart(task Task, op operator.Operator, y, observed *sdk.Tensor, sigmaY, start float64) (*sdk.Tensor, float64) {
+// startSigmaFor is the σ a restoration starts at: start, or σ_y for
+// denoising when start is 0 (the noisy photo itself is a sample at σ_y).
+func startSigmaFor(task Task, sigmaY, start float64) float64 {
+	if task == Denoise && start == 0 {
+		return sigmaY
+	}
+	return start
+}
+
+// warmStart returns the rough estimate sampling starts from, at the σ of
+// startSigmaFor: sampling starts from a noised rough estimate instead of
+// pure noise, so a restoration takes tens of evaluations (Chung et al.,
+// "Come-Closer-Diffuse-Faster", 2022). For denoising the noisy photo itself
+// is a sample at σ = σ_y.
+func warmStart(task Task, op operator.Operator, y, observed *sdk.Tensor, sigmaY float64) *sdk.Tensor {
 	switch task {
 	case Deblur:
 		// A Tikhonov deconvolution that stays close to the blurred photo where
 		// the kernel loses information: argmin ‖Ax − y‖²/(2σ_y²) + ρ/2‖x − y‖²
 		// with ρσ_y² = deblurTikhonov (σ_y floored as the blur's prox does).
 		s := math.Max(sigmaY, 1e-3)
-		return op.Prox(y, y, s, deblurTikhonov/(s*s)), start
+		return op.Prox(y, y, s, deblurTikhonov/(s*s))
 	case Inpaint:
-		return fillHoles(y, observed), start
+		return fillHoles(y, observed)
 	case SR:
 		// The least-norm solution of A x = y: sharp where y says something,
 		// smooth elsewhere.
@@ -33,12 +42,9 @@ func warmStart(task Task, op operator.Operator, y, observed *sdk.Tensor, sigmaY,
 		if err != nil { // not for a Downsample; kept for other operators
 			x = op.Adjoint(y)
 		}
-		return x, start
+		return x
 	}
-	if start == 0 {
-		start = sigmaY
-	}
-	return y.Clone(), start
+	return y.Clone()
 }
 
 // initNoise is the noise variance the rough estimate already carries.

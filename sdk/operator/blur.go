@@ -102,6 +102,9 @@ type spectrum struct {
 	kf     []complex64
 	k2     []float32
 	cache  *proxCache // the prox's data term, for the operators that use this spectrum
+
+	stripsMu sync.Mutex
+	k2Strips map[int][]float32 // k2 in strip order (see stripIndex), by grid row length
 }
 
 // lastSpectrum is the most recent spectrum while an operator still holds
@@ -504,8 +507,9 @@ func (b *Blur) prox(z, y *sdk.Tensor, sigmaY, rho float64, over bool) *sdk.Tenso
 				wk.row.transform(row, wk.scratch, false)
 			}
 		})
-		f.filterColumns(g, func(strip []complex128, x0, nc int) {
-			b.divide(strip, d, x0, nc, b.gw, a, rho, norm)
+		k2s := b.k2Strips(b.gw)
+		f.filterColumns(g, func(strip []complex128, x0, _ int) {
+			b.divide(strip, d, k2s, x0, a, rho, norm)
 		})
 		f.parallel(b.h, func(wk *fftWorker, lo, hi int) {
 			for y := lo; y < hi; y++ {
@@ -527,18 +531,49 @@ func (b *Blur) prox(z, y *sdk.Tensor, sigmaY, rho float64, over bool) *sdk.Tenso
 	return out
 }
 
-// divide is Prox's step in the frequency domain on one strip of columns
-// (h rows of nc from column x0 of a grid with rows gw long):
-// X = (D + ρ·Z)·norm/(a|K|² + ρ), with D the data term.
-func (b *Blur) divide(strip []complex128, d []complex64, x0, nc, gw int, a, rho, norm float64) {
-	for y := 0; y < b.gh; y++ {
-		row := strip[y*nc : (y+1)*nc]
-		i0 := y*gw + x0
-		dd, kk := d[i0:i0+len(row)], b.k2[i0:i0+len(row)]
-		for c, v := range row {
-			inv := norm / (a*float64(kk[c]) + rho)
-			row[c] = complex((float64(real(dd[c]))+rho*real(v))*inv, (float64(imag(dd[c]))+rho*imag(v))*inv)
+// Strip order: the prox's data term and |K|² are kept in the order the
+// column strips visit them (strip after strip, each gh rows of its nc
+// columns), so that the division reads them in sequence: after a network
+// evaluation they are out of the cache, and read a row of a strip at a
+// time from the grid's order they cost more than the transforms.
+
+// stripBase is where the strip of columns from x0 starts in strip order.
+func (b *Blur) stripBase(x0 int) int { return x0 * b.gh }
+
+// k2Strips returns |K|² in strip order for the first w columns of the grid
+// (w = gw, or gw/2+1 for a real image's half spectrum), made once per
+// spectrum.
+func (b *Blur) k2Strips(w int) []float32 {
+	sp := b.spec
+	sp.stripsMu.Lock()
+	defer sp.stripsMu.Unlock()
+	if k, ok := sp.k2Strips[w]; ok {
+		return k
+	}
+	k := make([]float32, b.gh*w)
+	for x0 := 0; x0 < w; x0 += colStrip {
+		nc := min(colStrip, w-x0)
+		base := b.stripBase(x0)
+		for y := 0; y < b.gh; y++ {
+			copy(k[base+y*nc:base+(y+1)*nc], b.k2[y*b.gw+x0:y*b.gw+x0+nc])
 		}
+	}
+	if sp.k2Strips == nil {
+		sp.k2Strips = map[int][]float32{}
+	}
+	sp.k2Strips[w] = k
+	return k
+}
+
+// divide is Prox's step in the frequency domain on the strip of columns
+// from x0: X = (D + ρ·Z)·norm/(a|K|² + ρ), with the data term D and |K|²
+// (k2s) in strip order.
+func (b *Blur) divide(strip []complex128, d []complex64, k2s []float32, x0 int, a, rho, norm float64) {
+	base := b.stripBase(x0)
+	dd, kk := d[base:base+len(strip)], k2s[base:base+len(strip)]
+	for i, v := range strip {
+		inv := norm / (a*float64(kk[i]) + rho)
+		strip[i] = complex((float64(real(dd[i]))+rho*real(v))*inv, (float64(imag(dd[i]))+rho*imag(v))*inv)
 	}
 }
 
@@ -583,8 +618,9 @@ func (b *Blur) proxReal(f *fft2, g []complex128, out, z *sdk.Tensor, c int, d []
 	gw, hw := b.gw, b.gw/2+1
 	p, _ := b.planes(z, c, -1)
 	b.realRows(f, g, p)
-	f.filterColumnsOf(g[:b.gh*hw], hw, func(strip []complex128, x0, nc int) {
-		b.divide(strip, d, x0, nc, gw, a, rho, norm)
+	k2s := b.k2Strips(hw)
+	f.filterColumnsOf(g[:b.gh*hw], hw, func(strip []complex128, x0, _ int) {
+		b.divide(strip, d, k2s, x0, a, rho, norm)
 	})
 	// Back: the image's row pairs, each as A + iB with the mirrored half
 	// restored, transformed at once.
@@ -683,11 +719,10 @@ func (b *Blur) cachedDataTerm(f *fft2, g []complex128, y *sdk.Tensor, a float64)
 	return data
 }
 
-// dataTerm returns a·conj(K)·Y for channels c0 and c1 (−1: none) of y, on
-// the grid (a lone channel's only for the columns proxReal reads, when it
-// packs real rows). g is a scratch grid.
+// dataTerm returns a·conj(K)·Y for channels c0 and c1 (−1: none) of y, in
+// strip order (a lone channel's, when it packs real rows, for the gw/2+1
+// columns proxReal transforms). g is a scratch grid.
 func (b *Blur) dataTerm(f *fft2, g []complex128, y *sdk.Tensor, c0, c1 int, a float64) []complex64 {
-	d := make([]complex64, len(g))
 	p0, p1 := b.planes(y, c0, c1)
 	w := b.gw
 	if c1 < 0 && b.packsReal() {
@@ -702,12 +737,13 @@ func (b *Blur) dataTerm(f *fft2, g []complex128, y *sdk.Tensor, c0, c1 int, a fl
 			}
 		})
 	}
+	d := make([]complex64, b.gh*w)
 	f.eachStrip(g[:b.gh*w], w, func(wk *fftWorker, strip []complex128, x0, nc int) {
 		wk.columnsOf(strip, b.gh, nc, false)
+		base := b.stripBase(x0)
 		for y := 0; y < b.gh; y++ {
 			row := strip[y*nc : (y+1)*nc]
-			i0 := y*b.gw + x0
-			dd, kf := d[i0:i0+len(row)], b.kf[i0:i0+len(row)]
+			dd, kf := d[base+y*nc:base+(y+1)*nc], b.kf[y*b.gw+x0:y*b.gw+x0+nc]
 			for c, v := range row {
 				dd[c] = complex64(mulReal(a, cmplx.Conj(complex128(kf[c]))*v))
 			}
