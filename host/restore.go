@@ -211,8 +211,10 @@ func (h *Host) newSession(req Request) (*session, error) {
 	s.sigmaStart = math.Min(math.Max(startSigmaFor(req.Task, s.sigmaY, startSigma), s.sigmaMin), h.model.info.SigmaMax)
 	// The first sample's starting noise does not depend on the rough
 	// estimate: it is drawn on another core while the estimate is made
-	// (on a 512² deblurring, 8 ms of a 25 ms warm start).
-	if extra := s.sigmaStart*s.sigmaStart - initNoise(s.task, s.sigmaY); extra > 0 {
+	// (on a 512² deblurring, 8 ms of a 25 ms warm start). Not on large
+	// photos, where it would add an image-sized tensor to the warm start's
+	// peak memory.
+	if extra := s.sigmaStart*s.sigmaStart - initNoise(s.task, s.sigmaY); extra > 0 && dom.C*dom.H*dom.W <= maxEarlyNoise {
 		s.firstNoise = make(chan *sdk.Tensor, 1)
 		go func() {
 			s.firstNoise <- startNoise(req.Seed, dom.C, dom.H, dom.W, extra)
@@ -221,6 +223,11 @@ func (h *Host) newSession(req Request) (*session, error) {
 	s.init = warmStart(req.Task, op, y, observed, s.sigmaY)
 	return s, nil
 }
+
+// maxEarlyNoise is the largest starting noise (in values) drawn during the
+// warm start: 64 MB of float32, a 2.3-megapixel RGB photo (the deblurring
+// prox keeps its data term up to a similar size).
+const maxEarlyNoise = 16 << 20
 
 // startNoise is the noise of variance extra that a sample with this seed
 // starts with, on top of the warm start.
