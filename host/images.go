@@ -5,8 +5,8 @@ import (
 	"image/color"
 	"math"
 	goruntime "runtime"
-	"sync"
 
+	"github.com/restorekit/restore/internal/par"
 	"github.com/restorekit/restore/sdk"
 )
 
@@ -102,16 +102,11 @@ func TensorFromImage(img image.Image) *sdk.Tensor {
 
 // eachRow runs row(y) for every y < h, the rows split across the cores.
 func eachRow(h int, row func(y int)) {
-	k := max(1, min(goruntime.GOMAXPROCS(0), h))
-	var wg sync.WaitGroup
-	for i := range k {
-		wg.Go(func() {
-			for y := i * h / k; y < (i+1)*h/k; y++ {
-				row(y)
-			}
-		})
-	}
-	wg.Wait()
+	par.Chunks(h, goruntime.GOMAXPROCS(0), func(_, lo, hi int) {
+		for y := lo; y < hi; y++ {
+			row(y)
+		}
+	})
 }
 
 // level quantises a model-space value in [-1, 1] to an integer level in

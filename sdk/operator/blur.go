@@ -9,6 +9,7 @@ import (
 	"sync"
 	"weak"
 
+	"github.com/restorekit/restore/internal/par"
 	"github.com/restorekit/restore/sdk"
 )
 
@@ -296,18 +297,10 @@ func (b *Blur) extendRow(row []complex128, gy int, p0, p1 []float32) {
 	}
 }
 
-// parallelRange runs fn over [0, n) split into one range per core.
+// parallelRange runs fn over [0, n) in chunks split across the cores (up
+// to 8; par.Chunks).
 func parallelRange(n int, fn func(lo, hi int)) {
-	k := max(1, min(runtime.GOMAXPROCS(0), 8, n))
-	if k == 1 {
-		fn(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for i := range k {
-		wg.Go(func() { fn(i*n/k, (i+1)*n/k) })
-	}
-	wg.Wait()
+	par.Chunks(n, min(runtime.GOMAXPROCS(0), 8), func(_, lo, hi int) { fn(lo, hi) })
 }
 
 // pairs runs fn over channels two at a time, packed as real and imaginary

@@ -5,8 +5,8 @@ import (
 	"math"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
+	"github.com/restorekit/restore/internal/par"
 	"github.com/restorekit/restore/sdk"
 )
 
@@ -362,23 +362,11 @@ func bandCholesky(g *axis) (*bandFactor, error) {
 // eachChannel runs fn(c) for every channel c < n, on as many goroutines as
 // there are cores to run them (channels are independent).
 func eachChannel(n int, fn func(c int)) {
-	k := min(n, runtime.GOMAXPROCS(0))
-	if k <= 1 {
-		for c := range n {
+	par.Chunks(n, runtime.GOMAXPROCS(0), func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
 			fn(c)
 		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range k {
-		wg.Go(func() {
-			for c := int(next.Add(1) - 1); c < n; c = int(next.Add(1) - 1) {
-				fn(c)
-			}
-		})
-	}
-	wg.Wait()
+	})
 }
 
 // dot64 returns the inner product of a and b.

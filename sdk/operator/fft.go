@@ -3,9 +3,8 @@ package operator
 import (
 	"math"
 	"runtime"
-	"sync"
-	"sync/atomic"
 
+	"github.com/restorekit/restore/internal/par"
 	"gonum.org/v1/gonum/dsp/fourier"
 )
 
@@ -124,36 +123,10 @@ func (f *fft2) inverse(g []complex128) {
 	})
 }
 
-// parallel runs fn(worker, lo, hi) over [0, n) in chunks that the
-// workers take in turn, the calling goroutine being one of them. Chunks
-// rather than one share per worker: after a network evaluation the other
-// cores wake up late (a prox that starts after 100 ms of idleness takes
-// half as long again), and the workers already running take on the work of
-// those not yet started.
+// parallel runs fn(worker, lo, hi) over [0, n) in chunks the workers
+// take in turn (par.Chunks).
 func (f *fft2) parallel(n int, fn func(w *fftWorker, lo, hi int)) {
-	k := min(len(f.workers), n)
-	if k <= 1 {
-		fn(&f.workers[0], 0, n)
-		return
-	}
-	chunk := max(1, n/(8*k))
-	var next atomic.Int64
-	work := func(w *fftWorker) {
-		for {
-			hi := int(next.Add(int64(chunk)))
-			lo := hi - chunk
-			if lo >= n {
-				return
-			}
-			fn(w, lo, min(hi, n))
-		}
-	}
-	var wg sync.WaitGroup
-	for i := 1; i < k; i++ {
-		wg.Go(func() { work(&f.workers[i]) })
-	}
-	work(&f.workers[0])
-	wg.Wait()
+	par.Chunks(n, len(f.workers), func(w, lo, hi int) { fn(&f.workers[w], lo, hi) })
 }
 
 func (f *fft2) apply(g []complex128, inv bool) {
