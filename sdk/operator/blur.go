@@ -105,7 +105,7 @@ type spectrum struct {
 	cache  *proxCache // the prox's data term, for the operators that use this spectrum
 
 	stripsMu sync.Mutex
-	k2Strips map[int][]float32 // k2 in strip order (see stripIndex), by grid row length
+	k2Strips map[int][]float32 // k2 in strip order (see stripBase), by grid row length
 }
 
 // lastSpectrum is the most recent spectrum while an operator still holds
@@ -493,13 +493,7 @@ func (b *Blur) prox(z, y *sdk.Tensor, sigmaY, rho float64, over bool) *sdk.Tenso
 			return
 		}
 		p0, p1 := b.planes(z, c0, c1)
-		f.parallel(b.gh, func(wk *fftWorker, lo, hi int) {
-			for gy := lo; gy < hi; gy++ {
-				row := g[gy*b.gw : (gy+1)*b.gw]
-				b.extendRow(row, gy, p0, p1)
-				wk.row.transform(row, wk.scratch, false)
-			}
-		})
+		b.pairRows(f, g, p0, p1)
 		k2s := b.k2Strips(b.gw)
 		f.filterColumns(g, func(strip []complex128, x0, _ int) {
 			b.divide(strip, d, k2s, x0, a, rho, norm)
@@ -568,6 +562,19 @@ func (b *Blur) divide(strip []complex128, d []complex64, k2s []float32, x0 int, 
 		inv := norm / (a*float64(kk[i]) + rho)
 		strip[i] = complex((float64(real(dd[i]))+rho*real(v))*inv, (float64(imag(dd[i]))+rho*imag(v))*inv)
 	}
+}
+
+// pairRows extends planes p0 (real parts) and p1 (imaginary parts; nil:
+// none) onto the grid and transforms its rows, each row while it is in the
+// cache.
+func (b *Blur) pairRows(f *fft2, g []complex128, p0, p1 []float32) {
+	f.parallel(b.gh, func(wk *fftWorker, lo, hi int) {
+		for gy := lo; gy < hi; gy++ {
+			row := g[gy*b.gw : (gy+1)*b.gw]
+			b.extendRow(row, gy, p0, p1)
+			wk.row.transform(row, wk.scratch, false)
+		}
+	})
 }
 
 // packsReal reports whether a lone channel is transformed as a real image
@@ -722,13 +729,7 @@ func (b *Blur) dataTerm(f *fft2, g []complex128, y *sdk.Tensor, c0, c1 int, a fl
 		b.realRows(f, g, p0)
 		w = b.gw/2 + 1
 	} else {
-		f.parallel(b.gh, func(wk *fftWorker, lo, hi int) {
-			for gy := lo; gy < hi; gy++ {
-				row := g[gy*b.gw : (gy+1)*b.gw]
-				b.extendRow(row, gy, p0, p1)
-				wk.row.transform(row, wk.scratch, false)
-			}
-		})
+		b.pairRows(f, g, p0, p1)
 	}
 	d := make([]complex64, b.gh*w)
 	f.eachStrip(g[:b.gh*w], w, func(wk *fftWorker, strip []complex128, x0, nc int) {

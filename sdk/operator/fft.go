@@ -108,10 +108,6 @@ func newFFT2(h, w int) *fft2 {
 // forward transforms g in place.
 func (f *fft2) forward(g []complex128) { f.apply(g, false) }
 
-// inverseRaw transforms g back in place without the 1/(h·w)
-// normalisation, for callers that fold it into a product of their own.
-func (f *fft2) inverseRaw(g []complex128) { f.apply(g, true) }
-
 // inverse transforms g in place, including the 1/(h·w) normalisation.
 func (f *fft2) inverse(g []complex128) {
 	f.apply(g, true)
