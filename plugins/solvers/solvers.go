@@ -190,9 +190,19 @@ func (PnP) Info() sdk.Info {
 	}
 }
 
-// Sample runs the loop.
+// Sample runs the loop. Each estimate becomes the next iterate as it is
+// (no image-sized copy per step); the denoiser only reads its input, so
+// req.X itself is the first.
 func (PnP) Sample(ctx context.Context, d sdk.Denoiser, req sdk.SampleRequest) (*sdk.Tensor, error) {
-	return loop(ctx, d, req, func(x, d0 *sdk.Tensor, _, _ float64, _ *sdk.RNG) {
-		copy(x.Data, d0.Data)
-	})
+	s, err := sigmas(req, req.Steps)
+	if err != nil {
+		return nil, err
+	}
+	x := req.X
+	for _, si := range s {
+		if x, err = denoise(ctx, d, x, si); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
 }
