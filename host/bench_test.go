@@ -68,6 +68,7 @@ func BenchmarkRestore(b *testing.B) {
 				network += res.NetworkTime
 			}
 			b.ReportMetric(100*(1-float64(network)/float64(total)), "%outside-network")
+			b.ReportMetric(float64((total-network).Microseconds())/1000/float64(b.N), "ms-outside/op")
 		})
 	}
 }

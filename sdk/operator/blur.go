@@ -35,7 +35,6 @@ type Blur struct {
 	cols      []tap
 	circular  bool
 	cache     *proxCache // shared by copies of the operator and by operators of the same spectrum
-	grids     *sync.Pool // Prox's grids and FFT plans between calls (a 512² image's grid is 5 MB), shared by copies
 	// Epsilon regularises PseudoInverse: conj(K)/(|K|² + Epsilon).
 	Epsilon float64
 }
@@ -76,7 +75,7 @@ func newBlur(kernel *sdk.Tensor, h, w int, circular bool) (*Blur, error) {
 		return nil, fmt.Errorf("%w: kernel sums to 0", ErrSpec)
 	}
 	kh, kw := kernel.H, kernel.W
-	b := &Blur{h: h, w: w, circular: circular, Epsilon: 1e-3, grids: &sync.Pool{}}
+	b := &Blur{h: h, w: w, circular: circular, Epsilon: 1e-3}
 	if circular {
 		if kh > h || kw > w {
 			return nil, fmt.Errorf("%w: %dx%d kernel is larger than the %dx%d image", ErrSpec, kw, kh, w, h)
@@ -103,6 +102,10 @@ type spectrum struct {
 	kf     []complex64
 	k2     []float32
 	cache  *proxCache // the prox's data term, for the operators that use this spectrum
+	// grids holds Prox's grids and FFT plans between calls (a 512² image's
+	// grid is 5 MB) for the operators that use this spectrum: the host's
+	// warm start and an in-process guidance's steps reuse one grid.
+	grids sync.Pool
 
 	stripsMu sync.Mutex
 	k2Strips map[int][]float32 // k2 in strip order (see stripBase), by grid row length
@@ -126,23 +129,48 @@ func spectrumFor(kernel *sdk.Tensor, sum float64, gh, gw int) *spectrum {
 		return s
 	}
 	kh, kw := kernel.H, kernel.W
-	// y[i] = Σ_m x[i + c − m] k[m]  ⇔  circular convolution with k placed at (m − c) mod N.
-	ch, cw := kh/2, kw/2
-	kf := make([]complex128, gh*gw)
-	for m := 0; m < kh; m++ {
-		for n := 0; n < kw; n++ {
-			y := ((m-ch)%gh + gh) % gh
-			x := ((n-cw)%gw + gw) % gw
-			kf[y*gw+x] += complex(float64(kernel.Data[m*kw+n])/sum, 0)
-		}
-	}
-	newFFT2(gh, gw).forward(kf)
 	s := &spectrum{kernel: slices.Clone(kernel.Data), kh: kh, kw: kw, gh: gh, gw: gw,
-		kf: make([]complex64, len(kf)), k2: make([]float32, len(kf)), cache: &proxCache{}}
-	for i, v := range kf {
-		s.kf[i] = complex64(v)
-		s.k2[i] = float32(real(v)*real(v) + imag(v)*imag(v))
+		kf: make([]complex64, gh*gw), k2: make([]float32, gh*gw), cache: &proxCache{}}
+	// y[i] = Σ_m x[i + c − m] k[m]  ⇔  circular convolution with k placed at (m − c) mod N.
+	// Only the kernel's rows of the grid are non-zero, and so are only
+	// their transforms: the rows pass transforms those (a 15-tap kernel on
+	// a 576² grid: 15 rows, not 576), the columns pass every column, a
+	// strip at a time, from a strip holding just those rows.
+	ch, cw := kh/2, kw/2
+	type krow struct {
+		y int
+		v []complex128
 	}
+	var rows []krow // by grid row; kh ≤ gh, so every kernel row has its own
+	f := newFFT2(gh, gw)
+	for m := 0; m < kh; m++ {
+		r := krow{y: ((m-ch)%gh + gh) % gh, v: make([]complex128, gw)}
+		for n := 0; n < kw; n++ {
+			r.v[((n-cw)%gw+gw)%gw] += complex(float64(kernel.Data[m*kw+n])/sum, 0)
+		}
+		f.workers[0].row.transform(r.v, f.workers[0].scratch, false)
+		rows = append(rows, r)
+	}
+	strips := (gw + colStrip - 1) / colStrip
+	f.parallel(strips, func(wk *fftWorker, lo, hi int) {
+		for st := lo; st < hi; st++ {
+			x0 := st * colStrip
+			nc := min(colStrip, gw-x0)
+			strip := wk.strip[:gh*nc]
+			clear(strip)
+			for _, r := range rows {
+				copy(strip[r.y*nc:(r.y+1)*nc], r.v[x0:x0+nc])
+			}
+			wk.columnsOf(strip, gh, nc, false)
+			for y := 0; y < gh; y++ {
+				for c, v := range strip[y*nc : (y+1)*nc] {
+					i := y*gw + x0 + c
+					s.kf[i] = complex64(v)
+					s.k2[i] = float32(real(v)*real(v) + imag(v)*imag(v))
+				}
+			}
+		}
+	})
 	lastSpectrum.p = weak.Make(s)
 	return s
 }
@@ -430,7 +458,7 @@ type proxBuf struct {
 // evaluation: without the pool each call would allocate, and page in, a
 // grid the garbage collector just freed.
 func (b *Blur) buf() *proxBuf {
-	if p, ok := b.grids.Get().(*proxBuf); ok {
+	if p, ok := b.spec.grids.Get().(*proxBuf); ok {
 		return p
 	}
 	return &proxBuf{g: make([]complex128, b.gh*b.gw), f: newFFT2(b.gh, b.gw)}
@@ -441,7 +469,7 @@ func (b *Blur) buf() *proxBuf {
 // better freed while the network runs.
 func (b *Blur) putBuf(p *proxBuf) {
 	if len(p.g) <= maxCachedGrid {
-		b.grids.Put(p)
+		b.spec.grids.Put(p)
 	}
 }
 
