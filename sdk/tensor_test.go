@@ -37,4 +37,17 @@ func TestFinite(t *testing.T) {
 	if !NewTensor(1, 1, 1).Finite() {
 		t.Error("zeros: not finite")
 	}
+	// Image-sized tensors are checked in parallel chunks: a bad value in
+	// the first, a middle or the last chunk is found.
+	big := NewTensor(3, 300, 300)
+	if !big.Finite() {
+		t.Error("large zeros: not finite")
+	}
+	for _, at := range []int{0, len(big.Data) / 2, len(big.Data) - 1} {
+		big.Data[at] = nan
+		if big.Finite() {
+			t.Errorf("large tensor with NaN at %d: finite", at)
+		}
+		big.Data[at] = 0
+	}
 }
