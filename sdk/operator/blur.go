@@ -490,14 +490,20 @@ func (b *Blur) ProxOver(z, y *sdk.Tensor, sigmaY, rho float64) *sdk.Tensor {
 	return b.prox(z, y, sigmaY, rho, true)
 }
 
-func (b *Blur) prox(z, y *sdk.Tensor, sigmaY, rho float64, over bool) *sdk.Tensor {
+func (b *Blur) prox(z, y *sdk.Tensor, sigmaY, rho float64, over bool) (out *sdk.Tensor) {
 	if sigmaY < minSigmaY {
 		sigmaY = minSigmaY
 	}
 	a := 1 / (sigmaY * sigmaY)
 	p := b.buf()
 	defer b.putBuf(p)
-	f, g := p.f, p.g
+	// Every pass below, the data term's too, runs on one team of workers.
+	p.f.together(func() { out = b.proxOn(p.f, p.g, z, y, a, rho, over) })
+	return out
+}
+
+// proxOn is prox with its grid and transforms.
+func (b *Blur) proxOn(f *fft2, g []complex128, z, y *sdk.Tensor, a, rho float64, over bool) *sdk.Tensor {
 	cached := b.cachedDataTerm(f, g, y, a)
 	if cached == nil {
 		out := sdk.NewTensor(z.C, z.H, z.W)
@@ -512,8 +518,15 @@ func (b *Blur) prox(z, y *sdk.Tensor, sigmaY, rho float64, over bool) *sdk.Tenso
 	// transformed; each strip of columns transformed, divided and
 	// transformed back; each image row transformed back and cropped (the
 	// border's rows are not needed).
-	n := b.h * b.w
 	norm := 1 / float64(len(g)) // the inverse FFT's, folded in
+	b.proxPasses(f, g, out, z, cached, a, rho, norm)
+	return out
+}
+
+// proxPasses is Prox's work on the grid g for each channel pair of z,
+// written into out: see prox.
+func (b *Blur) proxPasses(f *fft2, g []complex128, out, z *sdk.Tensor, cached [][]complex64, a, rho, norm float64) {
+	n := b.h * b.w
 	b.pairs(z.C, func(c0, c1 int) {
 		d := cached[c0/2]
 		if c1 < 0 && b.packsReal() {
@@ -543,7 +556,6 @@ func (b *Blur) prox(z, y *sdk.Tensor, sigmaY, rho float64, over bool) *sdk.Tenso
 			}
 		})
 	})
-	return out
 }
 
 // Strip order: the prox's data term and |K|² are kept in the order the

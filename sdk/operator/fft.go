@@ -51,6 +51,7 @@ func fftCost(n int) (float64, bool) {
 type fft2 struct {
 	h, w    int
 	workers []fftWorker
+	team    *par.Team // while set (see together), the passes run on its workers
 }
 
 // colStrip is how many columns a worker transforms at a time.
@@ -122,7 +123,21 @@ func (f *fft2) inverse(g []complex128) {
 // parallel runs fn(worker, lo, hi) over [0, n) in chunks the workers
 // take in turn (par.Chunks).
 func (f *fft2) parallel(n int, fn func(w *fftWorker, lo, hi int)) {
+	if f.team != nil {
+		f.team.Chunks(n, func(w, lo, hi int) { fn(&f.workers[w], lo, hi) })
+		return
+	}
 	par.Chunks(n, len(f.workers), func(w, lo, hi int) { fn(&f.workers[w], lo, hi) })
+}
+
+// together runs body, whose passes (f.parallel) then share one par.Team:
+// the other cores are woken once for all of them, not once per pass.
+func (f *fft2) together(body func()) {
+	par.Do(len(f.workers), func(t *par.Team) {
+		f.team = t
+		defer func() { f.team = nil }()
+		body()
+	})
 }
 
 func (f *fft2) apply(g []complex128, inv bool) {
