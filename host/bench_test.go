@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -188,11 +189,13 @@ func BenchmarkSamples(b *testing.B) {
 // evaluations of DDIM + DiffPIR) with the built-in plugins in process and
 // with the same code out of process (fixtures/plugins/oop), after warmUp
 // each way, alternating the two within each iteration so that both see
-// the same machine; it
-// reports seconds per restoration each way, how much slower out of process
-// is, and each one's share of time outside the network:
+// the same machine. It reports seconds per restoration each way, how much
+// slower out of process is (over all iterations, and the median of the
+// iterations' own ratios, which a swing of the machine's speed within the
+// run moves less: this VM's swings by tens of percent within minutes), and
+// each one's share of time outside the network:
 //
-//	go test ./host -run '^$' -bench OutOfProcess -benchtime 5x
+//	go test ./host -run '^$' -bench OutOfProcess -benchtime 10x
 func BenchmarkOutOfProcess(b *testing.B) {
 	dir := b.TempDir()
 	for _, name := range []string{"ddim", "diffpir"} {
@@ -218,18 +221,24 @@ func BenchmarkOutOfProcess(b *testing.B) {
 		warmUp(b, h, r)
 	}
 	var total, network [2]time.Duration
+	var slower []float64 // per iteration, out of process against in process
 	n := 0
 	for b.Loop() {
 		n++
+		var t [2]time.Duration
 		for w, r := range ways {
 			res, err := h.Restore(context.Background(), r)
 			if err != nil {
 				b.Fatal(err)
 			}
+			t[w] = res.Elapsed
 			total[w] += res.Elapsed
 			network[w] += res.NetworkTime
 		}
+		slower = append(slower, 100*(float64(t[1])/float64(t[0])-1))
 	}
+	slices.Sort(slower)
+	b.ReportMetric(slower[len(slower)/2], "%slower-out-median")
 	nf := float64(n)
 	b.ReportMetric(total[0].Seconds()/nf, "s/in-process")
 	b.ReportMetric(total[1].Seconds()/nf, "s/out-of-process")

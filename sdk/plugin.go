@@ -11,6 +11,12 @@ type Plugin interface {
 // Denoiser is the score model as a solver sees it: D(x, σ) estimates the clean
 // image from x = x₀ + σ·n. The host's denoiser is already guided, so its
 // output is consistent with the measurement.
+//
+// Ownership, as with io.Writer's buffer: x stays the caller's, and Denoise
+// must not keep it after returning; the tensor Denoise returns becomes the
+// caller's, and the denoiser must not keep or change it afterwards. (Out of
+// process, the SDK reuses the memory of both for the next tensors it
+// receives.)
 type Denoiser interface {
 	Denoise(ctx context.Context, x *Tensor, sigma float64) (*Tensor, error)
 }
@@ -83,7 +89,7 @@ type Problem struct {
 
 // GuideStep is one denoiser evaluation to be made consistent with the problem.
 type GuideStep struct {
-	X0    *Tensor // the denoiser's estimate x̂₀ = D(xt, σ); the guider may overwrite it
+	X0    *Tensor // the denoiser's estimate x̂₀ = D(xt, σ); the guider may overwrite it, and the caller must not use it after Guide (out of process, the SDK reuses its memory)
 	Xt    *Tensor // the noisy sample it came from; nil unless the guidance's Info sets UsesXt
 	Sigma float64 // σ of Xt
 	Step  int     // index of this evaluation in the session, from 0
@@ -97,6 +103,10 @@ type Guidance interface {
 
 // Guider turns each estimate x̂₀ into a measurement-consistent x̃₀.
 type Guider interface {
+	// Guide returns x̃₀ for one evaluation: s.X0 itself, overwritten, or a
+	// new tensor. It must not keep s.X0, s.Xt or the tensor it returns
+	// after returning (Clone what a later step needs): the SDK reuses their
+	// memory for the next tensors a plugin receives.
 	Guide(ctx context.Context, s GuideStep) (*Tensor, error)
 	// End releases the session.
 	End() error

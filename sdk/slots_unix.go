@@ -174,7 +174,7 @@ func (s *slots) get(ref string, c, h, w int) (*Tensor, error) {
 	if atomic.LoadUint32(f.state()) != slotFull || atomic.LoadUint64(f.number()) != gen {
 		return nil, fmt.Errorf("%w: slot %s does not hold tensor %d", ErrShape, name, gen)
 	}
-	t := NewTensor(c, h, w)
+	t := receivedTensor(c, h, w)
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&t.Data[0])), 4*n), f.mem[slotHeader:slotHeader+4*n])
 	atomic.StoreUint32(f.state(), slotFree)
 	return t, nil

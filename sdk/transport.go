@@ -371,10 +371,13 @@ func (s *denoiserServer) Denoise(ctx context.Context, req *pb.DenoiseRequest) (*
 		return nil, toStatus(fmt.Errorf("%w: denoiser input: %v", ErrShape, err))
 	}
 	out, err := s.impl.Denoise(s.session, x, req.GetSigma())
+	recycle(x) // Denoiser's contract: not kept
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return s.w.encode(out), nil
+	m := s.w.encode(out)
+	recycle(out) // ours now, and copied onto the wire
+	return m, nil
 }
 
 type remoteDenoiser struct {
@@ -455,7 +458,9 @@ func (s *guidanceServer) Guide(ctx context.Context, req *pb.GuideRequest) (*pb.T
 	if err := out.Validate(); err != nil {
 		return nil, toStatus(err)
 	}
-	return s.w.encode(out), nil
+	m := s.w.encode(out)
+	recycle(x0, xt, out) // Guider's contract: none of them kept, and out is on the wire
+	return m, nil
 }
 
 func (s *guidanceServer) End(_ context.Context, req *pb.EndRequest) (*pb.Empty, error) {
@@ -497,6 +502,7 @@ type remoteGuider struct {
 func (r *remoteGuider) Guide(ctx context.Context, s GuideStep) (*Tensor, error) {
 	resp, err := r.c.Guide(ctx, &pb.GuideRequest{Session: r.session, X0: r.w.encode(s.X0), Xt: r.w.encode(s.Xt),
 		Sigma: s.Sigma, Step: int32(s.Step)})
+	recycle(s.X0) // on the wire, and given to the guider (GuideStep.X0): the reply may take its memory
 	if err != nil {
 		return nil, fromStatus(ctx, err)
 	}

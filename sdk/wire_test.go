@@ -127,3 +127,24 @@ func TestLaunchSharesFiles(t *testing.T) {
 		t.Errorf("the folder outlived the plugin: %v", err)
 	}
 }
+
+// TestRecycleOffersATensorOnce: a guider that returns its X0 lists the same
+// memory twice; receivedTensor must never hand it out to two tensors, nor
+// hand out memory of another size or tensors too small to cross in slots.
+func TestRecycleOffersATensorOnce(t *testing.T) {
+	const c, h, w = 3, 256, 256
+	a := NewTensor(c, h, w)
+	recycle(a, a, NewTensor(1, 8, 8), NewTensor(c, h, w+1))
+	first, second := receivedTensor(c, h, w), receivedTensor(c, h, w)
+	if &first.Data[0] == &second.Data[0] {
+		t.Fatal("one tensor's memory handed out twice")
+	}
+	for _, r := range []*Tensor{first, second} {
+		if r.C != c || r.H != h || r.W != w || len(r.Data) != c*h*w {
+			t.Fatalf("received tensor %v, want %dx%dx%d", r, c, h, w)
+		}
+	}
+	if small := receivedTensor(1, 8, 8); small == nil || len(small.Data) != 64 {
+		t.Fatalf("small tensor: %v", small)
+	}
+}
