@@ -141,16 +141,18 @@ func spectrumFor(kernel *sdk.Tensor, sum float64, gh, gw int) *spectrum {
 		y int
 		v []complex128
 	}
-	var rows []krow // by grid row; kh ≤ gh, so every kernel row has its own
+	rows := make([]krow, kh) // by grid row; kh ≤ gh, so every kernel row has its own
 	f := newFFT2(gh, gw)
-	for m := 0; m < kh; m++ {
-		r := krow{y: ((m-ch)%gh + gh) % gh, v: make([]complex128, gw)}
-		for n := 0; n < kw; n++ {
-			r.v[((n-cw)%gw+gw)%gw] += complex(float64(kernel.Data[m*kw+n])/sum, 0)
+	f.parallel(kh, func(wk *fftWorker, lo, hi int) {
+		for m := lo; m < hi; m++ {
+			r := krow{y: ((m-ch)%gh + gh) % gh, v: make([]complex128, gw)}
+			for n := 0; n < kw; n++ {
+				r.v[((n-cw)%gw+gw)%gw] += complex(float64(kernel.Data[m*kw+n])/sum, 0)
+			}
+			wk.row.transform(r.v, wk.scratch, false)
+			rows[m] = r
 		}
-		f.workers[0].row.transform(r.v, f.workers[0].scratch, false)
-		rows = append(rows, r)
-	}
+	})
 	strips := (gw + colStrip - 1) / colStrip
 	f.parallel(strips, func(wk *fftWorker, lo, hi int) {
 		for st := lo; st < hi; st++ {
