@@ -149,48 +149,59 @@ func (w wire) decode(m *pb.Tensor) (*Tensor, error) {
 // again (on a virtual machine ~12 µs a page: 9 ms for a 512×512 RGB
 // tensor). What is done with: a guidance plugin's X0 and Xt and its
 // result once the result is on the wire (Guider's contract), and in the
-// host the sample a solver plugin sent once the denoiser has returned, and
-// the denoiser's result once it is on the wire (Denoiser's contract).
-// The pools are the runtime's (sync.Pool): memory nobody takes goes back
-// to the garbage collector.
-var received sync.Map // int (values) → *sync.Pool of *[]float32
+// host the sample a solver plugin sent once the denoiser has returned, the
+// denoiser's result once it is on the wire (Denoiser's contract), and the
+// X0 it sent a guidance plugin (GuideStep's). A few buffers are kept,
+// the most recently offered first: a runtime pool (sync.Pool) would keep
+// every one offered until the next collection, and a plugin that returns a
+// new tensor offers two per call but takes one, so its live heap, and with
+// it the collector's goal, would grow.
+var received struct {
+	mu   sync.Mutex
+	bufs [][]float32 // oldest first
+}
 
-// maxRecycledBytes is the largest tensor recycle keeps, a slot's.
-const maxRecycledBytes = 32 << 20
+const (
+	maxRecycled      = 4        // buffers kept
+	maxRecycledBytes = 32 << 20 // the largest tensor kept, a slot's
+)
 
 // receivedTensor returns a c×h×w tensor for a received tensor to be copied
-// into: reused memory when there is some of that size (its values stale),
-// a new tensor otherwise.
+// into: kept memory of that size when there is some (its values stale), a
+// new tensor otherwise.
 func receivedTensor(c, h, w int) *Tensor {
 	n := c * h * w
-	if p, ok := received.Load(n); ok {
-		if d, ok := p.(*sync.Pool).Get().(*[]float32); ok && len(*d) == n {
-			return &Tensor{C: c, H: h, W: w, Data: *d}
+	received.mu.Lock()
+	defer received.mu.Unlock()
+	for i := len(received.bufs) - 1; i >= 0; i-- {
+		if d := received.bufs[i]; len(d) == n {
+			received.bufs = append(received.bufs[:i], received.bufs[i+1:]...)
+			return &Tensor{C: c, H: h, W: w, Data: d}
 		}
 	}
 	return NewTensor(c, h, w)
 }
 
 // recycle offers the memory of tensors the SDK is done with to
-// receivedTensor; a tensor listed twice (a guider that returns its X0) is
-// offered once. Only slot-sized tensors are kept: smaller ones cross
-// inline, larger ones as one-shot files.
+// receivedTensor; memory already kept (a guider that returns its X0 lists
+// it twice) is not kept twice. Only slot-sized tensors are kept: smaller
+// ones cross inline, larger ones as one-shot files.
 func recycle(ts ...*Tensor) {
-	for i, t := range ts {
+	received.mu.Lock()
+	defer received.mu.Unlock()
+next:
+	for _, t := range ts {
 		if t == nil || 4*len(t.Data) < fileMinBytes || 4*len(t.Data) > maxRecycledBytes {
 			continue
 		}
-		seen := false
-		for _, u := range ts[:i] {
-			if u != nil && len(u.Data) > 0 && &u.Data[0] == &t.Data[0] {
-				seen = true
+		for _, d := range received.bufs {
+			if &d[0] == &t.Data[0] {
+				continue next
 			}
 		}
-		if seen {
-			continue
+		if len(received.bufs) == maxRecycled {
+			received.bufs = append(received.bufs[:0], received.bufs[1:]...)
 		}
-		p, _ := received.LoadOrStore(len(t.Data), &sync.Pool{})
-		d := t.Data
-		p.(*sync.Pool).Put(&d)
+		received.bufs = append(received.bufs, t.Data)
 	}
 }
