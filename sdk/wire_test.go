@@ -119,7 +119,7 @@ func TestLaunchSharesFiles(t *testing.T) {
 			slots++
 		}
 	}
-	if slots == 0 || slots > 2*maxSlots {
+	if maxSlots > 0 && (slots == 0 || slots > 2*maxSlots) { // no slots where they are not mapped
 		t.Errorf("%d slot files after the session: want the host's and the plugin's few", slots)
 	}
 	cl.Kill()
