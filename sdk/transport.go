@@ -371,12 +371,12 @@ func (s *denoiserServer) Denoise(ctx context.Context, req *pb.DenoiseRequest) (*
 		return nil, toStatus(fmt.Errorf("%w: denoiser input: %v", ErrShape, err))
 	}
 	out, err := s.impl.Denoise(s.session, x, req.GetSigma())
-	recycle(x) // Denoiser's contract: not kept
 	if err != nil {
+		recycle(x) // Denoiser's contract: not kept
 		return nil, toStatus(err)
 	}
 	m := s.w.encode(out)
-	recycle(out) // ours now, and copied onto the wire
+	recycle(x, out) // x not kept, out ours now (and perhaps x itself): both done with once on the wire
 	return m, nil
 }
 
