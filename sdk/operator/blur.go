@@ -153,23 +153,18 @@ func spectrumFor(kernel *sdk.Tensor, sum float64, gh, gw int) *spectrum {
 			rows[m] = r
 		}
 	})
-	strips := (gw + colStrip - 1) / colStrip
-	f.parallel(strips, func(wk *fftWorker, lo, hi int) {
-		for st := lo; st < hi; st++ {
-			x0 := st * colStrip
-			nc := min(colStrip, gw-x0)
-			strip := wk.strip[:gh*nc]
-			clear(strip)
-			for _, r := range rows {
-				copy(strip[r.y*nc:(r.y+1)*nc], r.v[x0:x0+nc])
-			}
-			wk.columnsOf(strip, gh, nc, false)
-			for y := 0; y < gh; y++ {
-				for c, v := range strip[y*nc : (y+1)*nc] {
-					i := y*gw + x0 + c
-					s.kf[i] = complex64(v)
-					s.k2[i] = float32(real(v)*real(v) + imag(v)*imag(v))
-				}
+	f.forStrips(gw, func(wk *fftWorker, x0, nc int) {
+		strip := wk.strip[:gh*nc]
+		clear(strip)
+		for _, r := range rows {
+			copy(strip[r.y*nc:(r.y+1)*nc], r.v[x0:x0+nc])
+		}
+		wk.columnsOf(strip, gh, nc, false)
+		for y := 0; y < gh; y++ {
+			for c, v := range strip[y*nc : (y+1)*nc] {
+				i := y*gw + x0 + c
+				s.kf[i] = complex64(v)
+				s.k2[i] = float32(real(v)*real(v) + imag(v)*imag(v))
 			}
 		}
 	})

@@ -181,19 +181,27 @@ func (f *fft2) filterColumnsOf(g []complex128, w int, gain func(strip []complex1
 // copies it back, the strips split across the workers.
 func (f *fft2) eachStrip(g []complex128, w int, fn func(wk *fftWorker, strip []complex128, x0, nc int)) {
 	h := f.h
+	f.forStrips(w, func(wk *fftWorker, x0, nc int) {
+		strip := wk.strip[:h*nc]
+		for y := 0; y < h; y++ {
+			copy(strip[y*nc:(y+1)*nc], g[y*w+x0:y*w+x0+nc])
+		}
+		fn(wk, strip, x0, nc)
+		for y := 0; y < h; y++ {
+			copy(g[y*w+x0:y*w+x0+nc], strip[y*nc:(y+1)*nc])
+		}
+	})
+}
+
+// forStrips calls fn for each strip of colStrip columns (nc of them: the
+// last may be narrower) of a grid w wide, the strips split across the
+// workers.
+func (f *fft2) forStrips(w int, fn func(wk *fftWorker, x0, nc int)) {
 	strips := (w + colStrip - 1) / colStrip
 	f.parallel(strips, func(wk *fftWorker, lo, hi int) {
 		for s := lo; s < hi; s++ {
 			x0 := s * colStrip
-			nc := min(colStrip, w-x0)
-			strip := wk.strip[:h*nc]
-			for y := 0; y < h; y++ {
-				copy(strip[y*nc:(y+1)*nc], g[y*w+x0:y*w+x0+nc])
-			}
-			fn(wk, strip, x0, nc)
-			for y := 0; y < h; y++ {
-				copy(g[y*w+x0:y*w+x0+nc], strip[y*nc:(y+1)*nc])
-			}
+			fn(wk, x0, min(colStrip, w-x0))
 		}
 	})
 }
