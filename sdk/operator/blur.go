@@ -516,13 +516,6 @@ func (b *Blur) proxOn(f *fft2, g []complex128, z, y *sdk.Tensor, a, rho float64,
 	// transformed back; each image row transformed back and cropped (the
 	// border's rows are not needed).
 	norm := 1 / float64(len(g)) // the inverse FFT's, folded in
-	b.proxPasses(f, g, out, z, cached, a, rho, norm)
-	return out
-}
-
-// proxPasses is Prox's work on the grid g for each channel pair of z,
-// written into out: see prox.
-func (b *Blur) proxPasses(f *fft2, g []complex128, out, z *sdk.Tensor, cached [][]complex64, a, rho, norm float64) {
 	n := b.h * b.w
 	b.pairs(z.C, func(c0, c1 int) {
 		d := cached[c0/2]
@@ -553,6 +546,7 @@ func (b *Blur) proxPasses(f *fft2, g []complex128, out, z *sdk.Tensor, cached []
 			}
 		})
 	})
+	return out
 }
 
 // Strip order: the prox's data term and |K|² are kept in the order the
