@@ -3,7 +3,10 @@ package host
 import (
 	"context"
 	"fmt"
+	goruntime "runtime"
+	"sync/atomic"
 
+	"github.com/restorekit/restore/internal/par"
 	"github.com/restorekit/restore/sdk"
 )
 
@@ -17,51 +20,120 @@ import (
 //
 //	identity, mirror left–right, mirror top–bottom, rotate 180°,
 //	then the same four after a transpose (the 90° rotations and the two diagonal mirrors).
+//
+// Cycling (see Cycling) uses the shape-keeping copies one at a time, one
+// per evaluation.
 
 // validEnsemble reports whether n copies form a group the transforms
 // above average over.
 func validEnsemble(n int) bool { return n == 1 || n == 2 || n == 4 || n == 8 }
 
-// flip mirrors each channel of x in place: left–right (cols) and/or
-// top–bottom (rows). It is its own inverse.
-func flip(x *sdk.Tensor, rows, cols bool) {
-	for c := 0; c < x.C; c++ {
-		p := x.Data[c*x.H*x.W : (c+1)*x.H*x.W]
-		if cols {
-			for y := 0; y < x.H; y++ {
-				r := p[y*x.W : (y+1)*x.W]
-				for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
-					r[i], r[j] = r[j], r[i]
-				}
-			}
-		}
-		if rows {
-			for i, j := 0, x.H-1; i < j; i, j = i+1, j-1 {
-				a, b := p[i*x.W:(i+1)*x.W], p[j*x.W:(j+1)*x.W]
-				for k := range a {
-					a[k], b[k] = b[k], a[k]
-				}
-			}
-		}
-	}
-}
-
-// transpose returns x with rows and columns swapped (its own inverse).
-func transpose(x *sdk.Tensor) *sdk.Tensor {
-	out := sdk.NewTensor(x.C, x.W, x.H)
-	for c := 0; c < x.C; c++ {
-		src, dst := x.Data[c*x.H*x.W:(c+1)*x.H*x.W], out.Data[c*x.H*x.W:(c+1)*x.H*x.W]
-		for y := 0; y < x.H; y++ {
-			for xx := 0; xx < x.W; xx++ {
-				dst[xx*x.H+y] = src[y*x.W+xx]
-			}
-		}
-	}
-	return out
-}
-
 // flips lists the shape-keeping copies: (mirror rows, mirror columns).
 var flips = [4][2]bool{{false, false}, {false, true}, {true, false}, {true, true}}
+
+// inverseTurn[k] is the element that undoes element k: each mirror and
+// each transposed element but the two 90° rotations is its own inverse.
+var inverseTurn = [8]int{0, 1, 2, 3, 4, 6, 5, 7}
+
+// turnInto writes src turned by the k-th (0 to 7) of the dihedral group's
+// elements, in the order above, into dst: one pass, split across the
+// cores. dst's Data must hold as many values as src's; its shape is set
+// (rows and columns swapped for k ≥ 4). With check, it also reports
+// whether every value is finite, looked at while still in the cache (a
+// network output is checked anyway: this saves reading it again).
+func turnInto(dst, src *sdk.Tensor, k int, check bool) (finite bool) {
+	transposed, mirrorRows, mirrorCols := k >= 4, flips[k%4][0], flips[k%4][1]
+	h, w := src.H, src.W
+	if transposed {
+		h, w = w, h
+	}
+	dst.C, dst.H, dst.W = src.C, h, w
+	plane := h * w
+	const block = 16 // rows of dst done together, so a transpose reads src a cache line at a time
+	rowBlocks := (h + block - 1) / block
+	var bad atomic.Bool
+	par.Chunks(src.C*rowBlocks, goruntime.GOMAXPROCS(0), func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			c, y0 := r/rowBlocks, r%rowBlocks*block
+			y1 := min(y0+block, h)
+			dp := dst.Data[c*plane : (c+1)*plane]
+			turnRows(dp, src.Data[c*plane:(c+1)*plane], y0, y1, h, w, transposed, mirrorRows, mirrorCols)
+			if rows := (sdk.Tensor{C: 1, H: y1 - y0, W: w, Data: dp[y0*w : y1*w]}); check && !rows.Finite() {
+				bad.Store(true)
+			}
+		}
+	})
+	return check && !bad.Load()
+}
+
+// turnRows writes rows y0 to y1 of one channel of turnInto's dst (h×w) from
+// the channel s of its src.
+func turnRows(dp, s []float32, y0, y1, h, w int, transposed, mirrorRows, mirrorCols bool) {
+	if transposed { // dst[y][x] = src[x'][y'], x' and y' mirrored as asked
+		// Rows y0..y1 of dst read a short run of every row of src, the
+		// same run (or, mirrored, its mirror image) of each.
+		s0, step := y0, 1
+		if mirrorRows {
+			s0, step = h-1-y0, -1
+		}
+		for x := range w {
+			sx := x
+			if mirrorCols {
+				sx = w - 1 - x
+			}
+			row := s[sx*h : sx*h+h]
+			for y, sy := y0, s0; y < y1; y, sy = y+1, sy+step {
+				dp[y*w+x] = row[sy]
+			}
+		}
+		return
+	}
+	for y := y0; y < y1; y++ {
+		sy := y
+		if mirrorRows {
+			sy = h - 1 - y
+		}
+		d, row := dp[y*w:y*w+w], s[sy*w:sy*w+w]
+		if mirrorCols {
+			reverse(d, row)
+		} else {
+			copy(d, row)
+		}
+	}
+}
+
+// reverse writes src back to front into dst (of the same length), four
+// values per bounds check.
+func reverse(dst, src []float32) {
+	n := len(src)
+	dst = dst[:n]
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		s := src[n-i-4 : n-i]
+		d := dst[i : i+4]
+		d[0], d[1], d[2], d[3] = s[3], s[2], s[1], s[0]
+	}
+	for ; i < n; i++ {
+		dst[i] = src[n-1-i]
+	}
+}
+
+// turned returns a copy of x turned by element k, except for the identity
+// (k = 0), which returns x itself.
+func turned(x *sdk.Tensor, k int) *sdk.Tensor {
+	if k == 0 {
+		return x
+	}
+	c := sdk.NewTensor(x.C, x.H, x.W)
+	turnInto(c, x, k, false)
+	return c
+}
+
+// unturn returns x turned back from element k: a new tensor, or x itself
+// for the identity.
+func unturn(x *sdk.Tensor, k int) *sdk.Tensor {
+	return turned(x, inverseTurn[k])
+}
 
 // denoiseEnsemble evaluates D(xs[i], sigmas[i]) averaged over n copies
 // (1, 2, 4 or 8; see above): n network evaluations per input.
@@ -76,21 +148,14 @@ func (m *model) denoiseEnsemble(ctx context.Context, xs []*sdk.Tensor, sigmas []
 	for i, x := range xs {
 		sums[i] = sdk.NewTensor(x.C, x.H, x.W)
 	}
-	halves := 1 // the shape-keeping copies, then (for 8) the transposed ones
-	if n == 8 {
-		halves = 2
-	}
-	for half := range halves {
+	// The shape-keeping copies go through the network in one batch, then
+	// (for 8) the transposed ones in another.
+	for first := 0; first < n; first += 4 {
 		var batch []*sdk.Tensor
 		var sg []float64
-		for _, f := range flips[:min(n, 4)] {
+		for k := first; k < min(n, first+4); k++ {
 			for i, x := range xs {
-				c := x.Clone()
-				if half == 1 {
-					c = transpose(c)
-				}
-				flip(c, f[0], f[1])
-				batch = append(batch, c)
+				batch = append(batch, turned(x, k))
 				sg = append(sg, sigmas[i])
 			}
 		}
@@ -99,11 +164,7 @@ func (m *model) denoiseEnsemble(ctx context.Context, xs []*sdk.Tensor, sigmas []
 			return nil, err
 		}
 		for j, o := range outs {
-			f := flips[j/len(xs)]
-			flip(o, f[0], f[1])
-			if half == 1 {
-				o = transpose(o)
-			}
+			o = unturn(o, first+j/len(xs))
 			s := sums[j%len(xs)]
 			for k, v := range o.Data {
 				s.Data[k] += v

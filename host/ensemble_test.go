@@ -109,3 +109,42 @@ func TestEnsembleCountsEvaluations(t *testing.T) {
 		}
 	}
 }
+
+// flip mirrors each channel of x in place: left–right (cols) and/or
+// top–bottom (rows). It is its own inverse. With transpose, it is the
+// plain reference turnInto is checked against.
+func flip(x *sdk.Tensor, rows, cols bool) {
+	for c := 0; c < x.C; c++ {
+		p := x.Data[c*x.H*x.W : (c+1)*x.H*x.W]
+		if cols {
+			for y := 0; y < x.H; y++ {
+				r := p[y*x.W : (y+1)*x.W]
+				for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+					r[i], r[j] = r[j], r[i]
+				}
+			}
+		}
+		if rows {
+			for i, j := 0, x.H-1; i < j; i, j = i+1, j-1 {
+				a, b := p[i*x.W:(i+1)*x.W], p[j*x.W:(j+1)*x.W]
+				for k := range a {
+					a[k], b[k] = b[k], a[k]
+				}
+			}
+		}
+	}
+}
+
+// transpose returns x with rows and columns swapped (its own inverse).
+func transpose(x *sdk.Tensor) *sdk.Tensor {
+	out := sdk.NewTensor(x.C, x.W, x.H)
+	for c := 0; c < x.C; c++ {
+		src, dst := x.Data[c*x.H*x.W:(c+1)*x.H*x.W], out.Data[c*x.H*x.W:(c+1)*x.H*x.W]
+		for y := 0; y < x.H; y++ {
+			for xx := 0; xx < x.W; xx++ {
+				dst[xx*x.H+y] = src[y*x.W+xx]
+			}
+		}
+	}
+	return out
+}

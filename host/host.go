@@ -227,6 +227,9 @@ type Request struct {
 	// and rotated copies of its input (1, 2, 4 or 8; 0 means the method's,
 	// and 1 turns it off): a sharper prior for as many network evaluations.
 	Ensemble int
+	// Cycle turns the image a different way at each evaluation (see
+	// Cycling); the zero value does what the method's setting says.
+	Cycle Cycling
 	// Seed makes a restoration repeatable; the same seed gives the same result.
 	Seed uint64
 	// StartSigma is the noise level sampling starts from (model space,
@@ -242,6 +245,22 @@ type Request struct {
 	// Progress, if set, is called after every network evaluation.
 	Progress func(Progress)
 }
+
+// Cycling chooses whether a restoration's denoiser evaluations see the
+// image turned: evaluation i by the i-th (mod 4) of the mirrorings (none,
+// left–right, top–bottom, both) and its result mirrored back. This is
+// DPIR's periodic geometric self-ensemble: successive steps make different
+// errors, which the iteration averages out instead of repeating one, for
+// no extra network evaluation (two image-sized copies each). It needs a
+// model trained on mirrored images (ModelInfo.Dihedral).
+type Cycling string
+
+// The choices of Request.Cycle.
+const (
+	CycleMethod Cycling = ""    // as the method's Setting.Cycle says (off for a model that is not Dihedral)
+	CycleOn     Cycling = "on"  // always; ErrBadInput for a model that is not Dihedral
+	CycleOff    Cycling = "off" // never
+)
 
 // Progress reports one network evaluation.
 type Progress struct {
@@ -264,6 +283,7 @@ type Result struct {
 	NoiseEstimated bool    // Noise was estimated from the image
 	Evaluations    int     // network evaluations made (denoiser evaluations × Ensemble)
 	Ensemble       int     // copies each denoiser evaluation averaged over (1: none)
+	Cycled         bool    // evaluations turned the image in turn (see Cycling)
 	Method         string
 	Device         string // the execution provider that ran the network
 	Solver         string

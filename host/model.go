@@ -8,8 +8,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -28,7 +30,11 @@ type ModelInfo struct {
 	SigmaData        float64
 	SizeMultiple     int // H and W are padded to a multiple of this
 	Channels         int
-	Props            map[string]string // every metadata property, as read
+	// Dihedral says the model was trained on images flipped and turned by
+	// 90° (metadata restore.augmentation = "dihedral"), so it may be
+	// evaluated on turned copies (Request.Ensemble, cycling).
+	Dihedral bool
+	Props    map[string]string // every metadata property, as read
 }
 
 // parseModelInfo reads and checks the restore.* metadata properties.
@@ -70,6 +76,7 @@ func parseModelInfo(props map[string]string) (ModelInfo, error) {
 	if mi.Channels, err = strconv.Atoi(props["restore.channels"]); err != nil || (mi.Channels != 1 && mi.Channels != 3) {
 		return mi, fmt.Errorf("%w: metadata restore.channels=%q, want 1 or 3", ErrModel, props["restore.channels"])
 	}
+	mi.Dihedral = props["restore.augmentation"] == "dihedral"
 	return mi, nil
 }
 
@@ -79,6 +86,39 @@ type model struct {
 	sess   *ort.DynamicAdvancedSession
 	device string // the execution provider that runs it
 	tile   int    // tile side (a multiple of the size multiple); 0: never tile
+	spare  buffers
+}
+
+// buffers keeps a few float32 buffers that nothing holds any more (padded
+// network inputs and outputs, turned copies: see cycling in ensemble.go)
+// for the next evaluations. A fresh image-sized allocation is cleared and,
+// on new pages, faulted in: costs that show beside a network evaluation.
+type buffers struct {
+	mu   sync.Mutex
+	free [][]float32
+}
+
+// take returns a buffer of n values, not cleared.
+func (b *buffers) take(n int) []float32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for j, d := range b.free {
+		if len(d) == n {
+			b.free = slices.Delete(b.free, j, j+1)
+			return d
+		}
+	}
+	return make([]float32, n)
+}
+
+// give keeps d, which its caller and nothing else holds, for take.
+func (b *buffers) give(d []float32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.free) == 6 {
+		b.free = slices.Delete(b.free, 0, 1) // the oldest goes
+	}
+	b.free = append(b.free, d)
 }
 
 // Devices that Config.Device names.
@@ -282,6 +322,9 @@ func (m *model) runBatch(ctx context.Context, xs []*sdk.Tensor, sigmas []float64
 	var batch []float32
 	if n == 1 {
 		batch = padReflect(x, ph, pw).Data
+		if ph != x.H || pw != x.W {
+			defer m.spare.give(batch)
+		}
 	} else {
 		batch = make([]float32, n*item)
 		for i, xi := range xs {
@@ -309,7 +352,7 @@ func (m *model) runBatch(ctx context.Context, xs []*sdk.Tensor, sigmas []float64
 	// otherwise allocate it and the binding copy it out: two image-sized
 	// copies per evaluation); unpadded single images become the result as
 	// they are.
-	data := make([]float32, n*item)
+	data := m.spare.take(n * item) // the network writes every value
 	ot, err := ort.NewTensor(ort.NewShape(int64(n), int64(x.C), int64(ph), int64(pw)), data)
 	if err != nil {
 		return nil, fmt.Errorf("output tensor: %w", err)
@@ -332,6 +375,7 @@ func (m *model) runBatch(ctx context.Context, xs []*sdk.Tensor, sigmas []float64
 		}
 		outs[i] = out
 	}
+	m.spare.give(data)
 	return outs, nil
 }
 

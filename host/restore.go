@@ -32,7 +32,9 @@ type session struct {
 	sigmaStart   float64
 	sigmaMin     float64
 	steps        int
-	ensemble     int // copies per denoiser evaluation (1: no ensemble)
+	ensemble     int      // copies per denoiser evaluation (1: no ensemble)
+	cycle        bool     // turn evaluation i by mirroring i mod 4 (see Cycling)
+	spare        *buffers // the model's, for turned copies
 	solver       sdk.Solver
 	guidance     sdk.Guidance
 	solverParams sdk.Params
@@ -184,6 +186,20 @@ func (h *Host) newSession(req Request) (*session, error) {
 		return nil, fmt.Errorf("%w: ensemble=%d, want 1, 2, 4 or 8", ErrBadInput, s.ensemble)
 	}
 	s.res.Ensemble = s.ensemble
+	switch req.Cycle {
+	case CycleMethod:
+		s.cycle = def.Cycle && h.model.info.Dihedral
+	case CycleOn:
+		if !h.model.info.Dihedral {
+			return nil, fmt.Errorf("%w: cycle=on needs a model trained on flipped images (metadata restore.augmentation=dihedral)", ErrBadInput)
+		}
+		s.cycle = true
+	case CycleOff:
+	default:
+		return nil, fmt.Errorf("%w: cycle=%q, want on, off or empty (the method's)", ErrBadInput, req.Cycle)
+	}
+	s.spare = &h.model.spare
+	s.res.Cycled = s.cycle
 
 	solverP, releaseSolver, err := h.reg.open(sdk.KindSolver, s.res.Solver)
 	if err != nil {
@@ -315,14 +331,33 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc)
 		s.mu.Lock()
 		step := s.sampleSteps[i]
 		s.mu.Unlock()
+		turn := 0 // cycling: evaluation step sees mirroring step mod 4
+		if s.cycle {
+			turn = step % 4
+		}
+		in := xt
+		if turn != 0 {
+			in = &sdk.Tensor{Data: s.spare.take(len(xt.Data))}
+			turnInto(in, xt, turn, false)
+		}
 		handOver("", false)
 		t0 := time.Now()
-		x0, err := eval(ctx, i, xt, sigma)
+		x0, err := eval(ctx, i, in, sigma)
 		s.mu.Lock()
 		s.network += time.Since(t0)
 		s.mu.Unlock()
+		finite := true // of a turned result, checked as it is turned back
+		if turn != 0 {
+			s.spare.give(in.Data)
+			if err == nil {
+				back := &sdk.Tensor{Data: s.spare.take(len(x0.Data))}
+				finite = turnInto(back, x0, inverseTurn[turn], true)
+				s.spare.give(x0.Data)
+				x0 = back
+			}
+		}
 		handOver(s.res.Guidance, true)
-		if err == nil && !x0.Finite() {
+		if err == nil && (!finite || turn == 0 && !x0.Finite()) {
 			err = fmt.Errorf("%w: output has NaN or Inf at evaluation %d (σ=%g)", ErrModel, step+1, sigma)
 		}
 		if err != nil {

@@ -51,6 +51,9 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 				evals *= s.Ensemble
 				params = strings.TrimPrefix(params+fmt.Sprintf(", ×%d ensemble", s.Ensemble), "-, ")
 			}
+			if s.Cycle {
+				params = strings.TrimPrefix(params+", cycled", "-, ")
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.Name, task, s.Solver, s.Guidance, evals, start, params)
 		}
 	}

@@ -62,6 +62,7 @@ type restoreFlags struct {
 	scale                    int
 	steps                    int
 	ensemble                 int
+	cycle                    string
 	method, solver, guidance string
 	params                   []string
 	seed                     uint64
@@ -96,6 +97,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&f.method, "method", "", "preset of solver, guidance and tuned settings (default: per task; see: restore methods)")
 	fs.IntVar(&f.steps, "steps", 0, "denoiser evaluations to spend (default: the method's); each costs --ensemble network evaluations")
 	fs.IntVar(&f.ensemble, "ensemble", 0, "average each denoiser evaluation over N flipped and rotated copies: 1 (off), 2, 4 or 8 (default: the method's)")
+	fs.StringVar(&f.cycle, "cycle", "", "on: mirror the image a different way at each evaluation (a slightly better prior, no extra evaluations); off: never (default: the method's)")
 	fs.StringVar(&f.solver, "solver", "", "solver plugin, overriding the method's (see: restore plugins list)")
 	fs.StringVar(&f.guidance, "guidance", "", "guidance plugin, overriding the method's (see: restore plugins list)")
 	fs.StringArrayVar(&f.params, "param", nil, "plugin parameter name=value (repeatable; prefix solver. or guidance. if both take it)")
@@ -199,6 +201,9 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if f.noise != -1 && (f.noise < 0 || f.noise > 255) {
 		return usagef("--noise %g is outside [0, 255]", f.noise)
 	}
+	if f.cycle != "" && f.cycle != "on" && f.cycle != "off" {
+		return usagef("--cycle %q: want on or off", f.cycle)
+	}
 	if f.ensemble != 0 && f.ensemble != 1 && f.ensemble != 2 && f.ensemble != 4 && f.ensemble != 8 {
 		return usagef("--ensemble %d: want 1, 2, 4 or 8", f.ensemble)
 	}
@@ -215,7 +220,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	// The request without its image: the same for every file.
 	base := host.Request{Task: task, Noise: f.noise, Method: f.method, Solver: f.solver, Guidance: f.guidance,
-		Params: params, Steps: f.steps, Ensemble: f.ensemble, Seed: f.seed, StartSigma: f.start,
+		Params: params, Steps: f.steps, Ensemble: f.ensemble, Cycle: host.Cycling(f.cycle), Seed: f.seed, StartSigma: f.start,
 		Samples: f.samples, KeepSamples: f.saveSamples}
 	var err error
 	switch task {

@@ -71,6 +71,9 @@ def main():
         "restore.sigma_data": str(M.SIGMA_DATA),
         "restore.size_multiple": str(mult),
         "restore.channels": "3",
+        # train.py draws every crop flipped and turned at random: the host may
+        # evaluate the model on turned copies (ensemble, cycling)
+        "restore.augmentation": "dihedral",
         "restore.architecture": describe(ck["config"], net),
         "restore.parameters": str(M.param_count(net)),
         "restore.training_data": "105 photographs from Debian packages (shared/data/train-photos; credits in MODEL.md)",
