@@ -107,7 +107,7 @@ func TestCycleTurnsEachEvaluation(t *testing.T) {
 			t.Errorf("evaluation %d equals evaluation 0", i)
 		}
 	}
-	if res, again := run(Request{Method: "dpir", Cycle: CycleOn}); !res.Cycled || !equalTensors(again[5], cycled[5]) {
+	if res, again := run(Request{Method: "dpir", Cycle: On}); !res.Cycled || !equalTensors(again[5], cycled[5]) {
 		t.Error("Cycle on: not cycled as diffpir's preset is")
 	}
 
@@ -115,7 +115,7 @@ func TestCycleTurnsEachEvaluation(t *testing.T) {
 		name string
 		req  Request
 	}{
-		{"Cycle off", Request{Method: "diffpir", Cycle: CycleOff}},
+		{"Cycle off", Request{Method: "diffpir", Cycle: Off}},
 		{"a method that does not cycle", Request{Method: "dpir"}},
 	} {
 		res, plain := run(tc.req)
@@ -134,7 +134,7 @@ func TestCycleTurnsEachEvaluation(t *testing.T) {
 	if res, _ := run(Request{Method: "diffpir"}); res.Cycled {
 		t.Error("a model without restore.augmentation=dihedral was cycled")
 	}
-	for _, c := range []Cycling{CycleOn, "sometimes"} {
+	for _, c := range []Choice{On, "sometimes"} {
 		_, err := h.Restore(ctx, Request{Task: Denoise, Image: img, Noise: 25, Cycle: c})
 		if !errors.Is(err, ErrBadInput) {
 			t.Errorf("cycle %q with a model that is not dihedral: %v, want ErrBadInput", c, err)

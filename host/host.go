@@ -227,9 +227,19 @@ type Request struct {
 	// and rotated copies of its input (1, 2, 4 or 8; 0 means the method's,
 	// and 1 turns it off): a sharper prior for as many network evaluations.
 	Ensemble int
-	// Cycle turns the image a different way at each evaluation (see
-	// Cycling); the zero value does what the method's setting says.
-	Cycle Cycling
+	// Cycle turns the image at each evaluation: evaluation i sees it
+	// mirrored by the i-th (mod 4) of the mirrorings (none, left–right,
+	// top–bottom, both) and its result is mirrored back. This is DPIR's
+	// periodic geometric self-ensemble: successive steps make different
+	// errors, which the iteration averages out instead of repeating one,
+	// for no extra network evaluation (two image-sized copies each). It
+	// needs a model trained on mirrored images (ModelInfo.Dihedral): On
+	// with another model is ErrBadInput, ByMethod leaves it off.
+	Cycle Choice
+	// Texture adds a posterior sample's fine detail deep inside large
+	// holes when inpainting (see Texture; the dpir preset does). It does
+	// nothing with several Samples, nor where no hole is deep enough.
+	Texture Choice
 	// Seed makes a restoration repeatable; the same seed gives the same result.
 	Seed uint64
 	// StartSigma is the noise level sampling starts from (model space,
@@ -246,20 +256,15 @@ type Request struct {
 	Progress func(Progress)
 }
 
-// Cycling chooses whether a restoration's denoiser evaluations see the
-// image turned: evaluation i by the i-th (mod 4) of the mirrorings (none,
-// left–right, top–bottom, both) and its result mirrored back. This is
-// DPIR's periodic geometric self-ensemble: successive steps make different
-// errors, which the iteration averages out instead of repeating one, for
-// no extra network evaluation (two image-sized copies each). It needs a
-// model trained on mirrored images (ModelInfo.Dihedral).
-type Cycling string
+// Choice turns an optional part of a method on or off for one request
+// (Request.Cycle, Request.Texture).
+type Choice string
 
-// The choices of Request.Cycle.
+// The choices.
 const (
-	CycleMethod Cycling = ""    // as the method's Setting.Cycle says (off for a model that is not Dihedral)
-	CycleOn     Cycling = "on"  // always; ErrBadInput for a model that is not Dihedral
-	CycleOff    Cycling = "off" // never
+	ByMethod Choice = ""    // as the method's Setting says
+	On       Choice = "on"  // always (ErrBadInput where it cannot be)
+	Off      Choice = "off" // never
 )
 
 // Progress reports one network evaluation.
@@ -283,7 +288,8 @@ type Result struct {
 	NoiseEstimated bool    // Noise was estimated from the image
 	Evaluations    int     // network evaluations made (denoiser evaluations × Ensemble)
 	Ensemble       int     // copies each denoiser evaluation averaged over (1: none)
-	Cycled         bool    // evaluations turned the image in turn (see Cycling)
+	Cycled         bool    // evaluations turned the image in turn (see Request.Cycle)
+	Textured       bool    // deep holes got a sample's detail (see Texture)
 	Method         string
 	Device         string // the execution provider that ran the network
 	Solver         string

@@ -22,34 +22,36 @@ type evalFunc func(ctx context.Context, i int, x *sdk.Tensor, sigma float64) (*s
 // session is one restoration's problem, resolved from a Request: what all
 // its posterior samples share.
 type session struct {
-	task         Task
-	y, observed  *sdk.Tensor
-	spec         sdk.OperatorSpec
-	op           operator.Operator
-	init         *sdk.Tensor      // the warm start (a single sample adds its noise to it in place)
-	firstNoise   chan *sdk.Tensor // sample 0's starting noise, drawn while the warm start is made
-	sigmaY       float64
-	sigmaStart   float64
-	sigmaMin     float64
-	steps        int
-	ensemble     int      // copies per denoiser evaluation (1: no ensemble)
-	cycle        bool     // turn evaluation i by mirroring i mod 4 (see Cycling)
-	spare        *buffers // the model's, for turned copies
-	solver       sdk.Solver
-	guidance     sdk.Guidance
-	solverParams sdk.Params
-	guideParams  sdk.Params
-	res          Result // names and noise level, filled as resolved
-	release      []func(healthy bool)
-	start        time.Time
-	progress     func(Progress)
-	total        int // evaluations of all samples
-	mu           sync.Mutex
-	evals        int
-	modelErr     error
-	sampleSteps  []int         // evaluations per sample
-	timeout      time.Duration // plugin watchdog (0: none)
-	network      time.Duration // spent in network evaluations
+	task          Task
+	y, observed   *sdk.Tensor
+	spec          sdk.OperatorSpec
+	op            operator.Operator
+	init          *sdk.Tensor      // the warm start (a single sample adds its noise to it in place)
+	firstNoise    chan *sdk.Tensor // sample 0's starting noise, drawn while the warm start is made
+	sigmaY        float64
+	sigmaStart    float64
+	sigmaMin      float64
+	steps         int
+	ensemble      int       // copies per denoiser evaluation (1: no ensemble)
+	cycle         bool      // turn evaluation i by mirroring i mod 4 (see Request.Cycle)
+	texture       *Texture  // the texture stage, nil when it does not run
+	textureWeight []float32 // per pixel: how much of the sample's detail the fill takes
+	spare         *buffers  // the model's, for turned copies
+	solver        sdk.Solver
+	guidance      sdk.Guidance
+	solverParams  sdk.Params
+	guideParams   sdk.Params
+	res           Result // names and noise level, filled as resolved
+	release       []func(healthy bool)
+	start         time.Time
+	progress      func(Progress)
+	total         int // evaluations of all samples
+	mu            sync.Mutex
+	evals         int
+	modelErr      error
+	sampleSteps   []int         // evaluations per sample
+	timeout       time.Duration // plugin watchdog (0: none)
+	network       time.Duration // spent in network evaluations
 }
 
 // close releases the session's plugins: processes of a restoration that
@@ -76,6 +78,9 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	}
 	k := max(req.Samples, 1)
 	s.start, s.progress, s.total = start, req.Progress, s.steps*k*s.ensemble
+	if s.texture != nil {
+		s.total += s.texture.Steps
+	}
 	switch s.timeout = h.cfg.PluginTimeout; {
 	case s.timeout == 0:
 		s.timeout = DefaultPluginTimeout
@@ -110,6 +115,11 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	}
 	for _, err := range errs {
 		if err != nil {
+			return Result{}, err
+		}
+	}
+	if s.texture != nil {
+		if outs[0], err = h.textured(ctx, s, req, outs[0]); err != nil {
 			return Result{}, err
 		}
 	}
@@ -187,17 +197,40 @@ func (h *Host) newSession(req Request) (*session, error) {
 	}
 	s.res.Ensemble = s.ensemble
 	switch req.Cycle {
-	case CycleMethod:
+	case ByMethod:
 		s.cycle = def.Cycle && h.model.info.Dihedral
-	case CycleOn:
+	case On:
 		if !h.model.info.Dihedral {
 			return nil, fmt.Errorf("%w: cycle=on needs a model trained on flipped images (metadata restore.augmentation=dihedral)", ErrBadInput)
 		}
 		s.cycle = true
-	case CycleOff:
+	case Off:
 	default:
 		return nil, fmt.Errorf("%w: cycle=%q, want on, off or empty (the method's)", ErrBadInput, req.Cycle)
 	}
+	switch req.Texture {
+	case ByMethod, On:
+		t := def.Texture
+		if t == nil || req.Task != Inpaint {
+			if req.Texture == On {
+				return nil, fmt.Errorf("%w: texture=on: method %s has no texture stage for %s", ErrBadInput, method, req.Task)
+			}
+			break
+		}
+		if req.Samples > 1 {
+			break
+		}
+		if w, deep := textureWeights(observed, t); deep {
+			s.texture, s.textureWeight = t, w
+			if req.Steps == 0 {
+				s.steps = t.MeanSteps
+			}
+		}
+	case Off:
+	default:
+		return nil, fmt.Errorf("%w: texture=%q, want on, off or empty (the method's)", ErrBadInput, req.Texture)
+	}
+	s.res.Textured = s.texture != nil
 	s.spare = &h.model.spare
 	s.res.Cycled = s.cycle
 

@@ -428,7 +428,7 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 			return nil, nil, usagef("eval: %s is %v but its clean image %s is %v", c.Degraded, img.Bounds().Size(), c.Clean, clean.Bounds().Size())
 		}
 		req := host.Request{Task: t.kind, Image: img, Noise: c.Noise, Method: method, Solver: f.solver,
-			Guidance: f.guidance, Params: params, Steps: steps, Ensemble: f.ensemble, Cycle: host.Cycling(f.cycle), Seed: f.seed, StartSigma: f.start, Scale: t.scale}
+			Guidance: f.guidance, Params: params, Steps: steps, Ensemble: f.ensemble, Cycle: host.Choice(f.cycle), Texture: host.Choice(f.texture), Seed: f.seed, StartSigma: f.start, Scale: t.scale}
 		if c.KernelPNG != "" {
 			if req.Kernel, err = readKernel(filepath.Join(t.root, c.KernelPNG)); err != nil {
 				return nil, nil, usagef("eval: %s: %v", c.KernelPNG, err)

@@ -164,9 +164,20 @@ func TestEvalSet(t *testing.T) {
 	if len(tab.Rows) != 4 {
 		t.Fatalf("table.json has %d rows, want 4 (2 tasks × 2 step budgets)", len(tab.Rows))
 	}
+	// A 16-pixel box is deep enough for the inpainting preset's texture
+	// stage, whose sample's evaluations come on top of --steps.
+	var inpaint host.Setting
+	for _, m := range host.Methods() {
+		if m.Name == host.DefaultMethods[host.Inpaint] {
+			inpaint = m.Tasks[host.Inpaint]
+		}
+	}
+	if inpaint.Texture == nil {
+		t.Fatal("the default inpainting method has no texture stage")
+	}
 	for i, r := range tab.Rows {
 		wantTask := []string{"denoise25", "denoise25", "inpaint_box16", "inpaint_box16"}[i]
-		wantEvals := []int{2, 3, 2, 3}[i]
+		wantEvals := []int{2, 3, 2 + inpaint.Texture.Steps, 3 + inpaint.Texture.Steps}[i]
 		wantMethod := host.DefaultMethods[[]host.Task{host.Denoise, host.Denoise, host.Inpaint, host.Inpaint}[i]]
 		if r.Task != wantTask || r.Evaluations != wantEvals || r.Cases != 2 || r.Method != wantMethod {
 			t.Errorf("row %d: %s %s, %d evaluations, %d cases; want %s %s, %d evaluations, 2 cases",

@@ -166,6 +166,7 @@ func TestBadInput(t *testing.T) {
 		{"samples out of range", []string{"--task", "denoise", "--samples", "0", blurred}, "--samples"},
 		{"ensemble not a group size", []string{"--task", "denoise", "--ensemble", "3", blurred}, "--ensemble 3: want 1, 2, 4 or 8"},
 		{"cycle not on or off", []string{"--task", "denoise", "--cycle", "yes", blurred}, `--cycle "yes": want on or off`},
+		{"texture not on or off", []string{"--task", "denoise", "--texture", "1", blurred}, `--texture "1": want on or off`},
 		{"unknown task", []string{"--task", "denoize", blurred}, `did you mean "denoise"`},
 		{"unknown flag", []string{"--task", "denoise", "--nosie", "25", blurred}, "did you mean --noise"},
 		{"unknown parameter", []string{"--task", "denoise", "--param", "speed=3", blurred}, "speed"},

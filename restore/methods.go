@@ -54,6 +54,9 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			if s.Cycle {
 				params = strings.TrimPrefix(params+", cycled", "-, ")
 			}
+			if t := s.Texture; t != nil { // EVALS is the run without it
+				params = strings.TrimPrefix(params+fmt.Sprintf(", deep holes: %d + %d of %s for texture", t.MeanSteps, t.Steps, t.Method), "-, ")
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.Name, task, s.Solver, s.Guidance, evals, start, params)
 		}
 	}

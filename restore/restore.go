@@ -62,7 +62,7 @@ type restoreFlags struct {
 	scale                    int
 	steps                    int
 	ensemble                 int
-	cycle                    string
+	cycle, texture           string
 	method, solver, guidance string
 	params                   []string
 	seed                     uint64
@@ -98,6 +98,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.IntVar(&f.steps, "steps", 0, "denoiser evaluations to spend (default: the method's); each costs --ensemble network evaluations")
 	fs.IntVar(&f.ensemble, "ensemble", 0, "average each denoiser evaluation over N flipped and rotated copies: 1 (off), 2, 4 or 8 (default: the method's)")
 	fs.StringVar(&f.cycle, "cycle", "", "on: mirror the image a different way at each evaluation (a slightly better prior, no extra evaluations); off: never (default: the method's)")
+	fs.StringVar(&f.texture, "texture", "", "on: inpainting adds a posterior sample's fine detail deep inside large holes (a fill as textured as its surroundings, for a little PSNR); off: never (default: the method's)")
 	fs.StringVar(&f.solver, "solver", "", "solver plugin, overriding the method's (see: restore plugins list)")
 	fs.StringVar(&f.guidance, "guidance", "", "guidance plugin, overriding the method's (see: restore plugins list)")
 	fs.StringArrayVar(&f.params, "param", nil, "plugin parameter name=value (repeatable; prefix solver. or guidance. if both take it)")
@@ -201,8 +202,10 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if f.noise != -1 && (f.noise < 0 || f.noise > 255) {
 		return usagef("--noise %g is outside [0, 255]", f.noise)
 	}
-	if f.cycle != "" && f.cycle != "on" && f.cycle != "off" {
-		return usagef("--cycle %q: want on or off", f.cycle)
+	for _, o := range []struct{ name, value string }{{"cycle", f.cycle}, {"texture", f.texture}} {
+		if o.value != "" && o.value != "on" && o.value != "off" {
+			return usagef("--%s %q: want on or off", o.name, o.value)
+		}
 	}
 	if f.ensemble != 0 && f.ensemble != 1 && f.ensemble != 2 && f.ensemble != 4 && f.ensemble != 8 {
 		return usagef("--ensemble %d: want 1, 2, 4 or 8", f.ensemble)
@@ -220,7 +223,7 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	// The request without its image: the same for every file.
 	base := host.Request{Task: task, Noise: f.noise, Method: f.method, Solver: f.solver, Guidance: f.guidance,
-		Params: params, Steps: f.steps, Ensemble: f.ensemble, Cycle: host.Cycling(f.cycle), Seed: f.seed, StartSigma: f.start,
+		Params: params, Steps: f.steps, Ensemble: f.ensemble, Cycle: host.Choice(f.cycle), Texture: host.Choice(f.texture), Seed: f.seed, StartSigma: f.start,
 		Samples: f.samples, KeepSamples: f.saveSamples}
 	var err error
 	switch task {
@@ -481,7 +484,11 @@ func restoreFile(ctx context.Context, h *host.Host, f restoreFlags, req host.Req
 		}
 	}
 	if !f.quiet {
-		fmt.Fprintf(stderr, "restore: wrote %s (method %s: %s + %s, %d evaluations on %s, %.1fs)\n", j.output, res.Method, res.Solver, res.Guidance,
+		stages := res.Solver + " + " + res.Guidance
+		if res.Textured {
+			stages += ", texture"
+		}
+		fmt.Fprintf(stderr, "restore: wrote %s (method %s: %s, %d evaluations on %s, %.1fs)\n", j.output, res.Method, stages,
 			res.Evaluations, res.Device, res.Elapsed.Round(100*time.Millisecond).Seconds())
 		if res.Std != nil {
 			var sum float64
