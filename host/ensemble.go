@@ -21,7 +21,7 @@ import (
 //	identity, mirror left–right, mirror top–bottom, rotate 180°,
 //	then the same four after a transpose (the 90° rotations and the two diagonal mirrors).
 //
-// Cycling (see Cycling) uses the shape-keeping copies one at a time, one
+// Cycling (see Request.Cycle) uses the shape-keeping copies one at a time, one
 // per evaluation.
 
 // validEnsemble reports whether n copies form a group the transforms
