@@ -154,18 +154,33 @@ var DefaultMethods = map[Task]string{
 func Methods() []Method {
 	out := make([]Method, len(methods))
 	for i, m := range methods {
-		m.Tasks = maps.Clone(m.Tasks)
-		out[i] = m
+		out[i] = m.clone()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// clone returns a copy of m the caller may change without changing the
+// preset: its settings, their parameters and texture stages copied.
+func (m Method) clone() Method {
+	m.Tasks = maps.Clone(m.Tasks)
+	for t, st := range m.Tasks {
+		st.Params = maps.Clone(st.Params)
+		if st.Texture != nil {
+			tex := *st.Texture
+			tex.Params = maps.Clone(tex.Params)
+			st.Texture = &tex
+		}
+		m.Tasks[t] = st
+	}
+	return m
 }
 
 // LookupMethod returns the named preset.
 func LookupMethod(name string) (Method, bool) {
 	for _, m := range methods {
 		if m.Name == name {
-			return m, true
+			return m.clone(), true
 		}
 	}
 	return Method{}, false

@@ -280,3 +280,39 @@ func TestDeblurLambda(t *testing.T) {
 		t.Errorf("super-resolution's λ changed to %s", got["lambda"])
 	}
 }
+
+// What Methods and LookupMethod return is the caller's: changing it leaves
+// the presets as they are.
+func TestMethodsAreCopies(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		get  func() Method
+	}{
+		{"Methods", func() Method {
+			for _, m := range Methods() {
+				if m.Name == "dpir" {
+					return m
+				}
+			}
+			return Method{}
+		}},
+		{"LookupMethod", func() Method { m, _ := LookupMethod("dpir"); return m }},
+	} {
+		m := tc.get()
+		st := m.Tasks[Inpaint]
+		st.Params["schedule"] = "changed"
+		st.Texture.Gain = -1
+		st.Texture.Params["eta"] = "changed"
+		m.Tasks[Deblur] = Setting{}
+		_, def, err := methodSetting("dpir", Inpaint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if def.Params["schedule"] == "changed" || def.Texture.Gain == -1 || def.Texture.Params["eta"] == "changed" {
+			t.Errorf("%s: changing its copy changed the preset: %+v, texture %+v", tc.name, def, *def.Texture)
+		}
+		if _, deblur, _ := methodSetting("dpir", Deblur); deblur.Steps == 0 {
+			t.Errorf("%s: changing its copy's settings removed the preset's", tc.name)
+		}
+	}
+}
