@@ -87,12 +87,12 @@ var methods = []Method{
 			// cost in time, so they do without.
 			// Texture (session 8, inpaint_box128, all 68 cases): dpir alone
 			// 26.17 dB with fill sharpness 0.13; 10 steps + the detail of a
-			// 40-step DDNM sample (η = 1, from σ = 5), as a grid over the
-			// 8-bit results had it: gain 1.5 of 2.5-pixel detail faded in
+			// 40-step DDNM sample (η = 1, from σ = 5), as
+			// train/texture_grid.py's grid has it: gain 1.5 of 2.5-pixel detail faded in
 			// from 2 to 6 pixels 25.64, 0.65; gain 1.8 of 2-pixel detail
 			// 25.60, 0.72; gain 2 of 1.5-pixel detail from 1 to 4 pixels
 			// 25.61, 0.74 (from 2 to 4: 25.62, 0.73; gain 2.2 from 2 to 6:
-			// 25.59, 0.77). The sample alone (first 12 cases) 25.49, 0.61.
+			// 25.59, 0.77). The sample alone 25.25, 0.55.
 			// Random-pixel masks never reach 8 pixels from a known one
 			// (at most 5 on CBSD68's), so they keep DPIR's 40 steps.
 			Inpaint: {Solver: "pnp", Guidance: "diffpir", Steps: 40, StartSigma: 0.4, Cycle: true,
