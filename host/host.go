@@ -290,6 +290,7 @@ type Result struct {
 	Ensemble       int     // copies each denoiser evaluation averaged over (1: none)
 	Cycled         bool    // evaluations turned the image in turn (see Request.Cycle)
 	Textured       bool    // deep holes got a sample's detail (see Texture)
+	StartSigma     float64 // the noise level sampling started from (model space, see Request.StartSigma)
 	Method         string
 	Device         string // the execution provider that ran the network
 	Solver         string

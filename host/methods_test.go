@@ -281,6 +281,46 @@ func TestDeblurLambda(t *testing.T) {
 	}
 }
 
+// TestDeblurStartSigma: the dpir deblurring preset starts a Gaussian-like
+// blur at σ 1 and a motion blur at 0.3; a start σ the request sets is used
+// as given, and other tasks keep their own.
+func TestDeblurStartSigma(t *testing.T) {
+	h := openHost(t, Config{})
+	img := crop(readPNG(t, fixtures+"/images/flower.png"), 40, 32)
+	gauss := make([][]float64, 9)
+	for i := range gauss {
+		gauss[i] = make([]float64, 9)
+		for j := range gauss[i] {
+			gauss[i][j] = math.Exp(-float64((i-4)*(i-4)+(j-4)*(j-4)) / 4.5) // std 1.5
+		}
+	}
+	motion := [][]float64{{0, 0, 1, 1, 1}} // one-sided: a complex spectrum
+	for _, tc := range []struct {
+		name  string
+		req   Request
+		start float64
+	}{
+		{"gaussian", Request{Task: Deblur, Kernel: gauss}, 1},
+		{"motion", Request{Task: Deblur, Kernel: motion}, 0.3},
+		{"gaussian, asked for 0.5", Request{Task: Deblur, Kernel: gauss, StartSigma: 0.5}, 0.5},
+		{"motion, asked for 0.5", Request{Task: Deblur, Kernel: motion, StartSigma: 0.5}, 0.5},
+		{"diffpir, gaussian", Request{Task: Deblur, Kernel: gauss, Method: "diffpir"}, 0.15},
+		{"super-resolution", Request{Task: SR, Scale: 2}, 0.6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := tc.req
+			req.Image, req.Noise, req.Steps = img, 2.55, 1
+			res, err := h.Restore(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StartSigma != tc.start {
+				t.Fatalf("started at σ %g, want %g", res.StartSigma, tc.start)
+			}
+		})
+	}
+}
+
 // What Methods and LookupMethod return is the caller's: changing it leaves
 // the presets as they are.
 func TestMethodsAreCopies(t *testing.T) {

@@ -254,10 +254,11 @@ func (h *Host) newSession(req Request) (*session, error) {
 
 	startSigma := req.StartSigma
 	if startSigma == 0 {
-		startSigma = def.StartSigma
+		startSigma = def.startSigma(req.Task, op)
 	}
 	s.sigmaMin = math.Max(h.model.info.SigmaMin, 0.01)
 	s.sigmaStart = math.Min(math.Max(startSigmaFor(req.Task, s.sigmaY, startSigma), s.sigmaMin), h.model.info.SigmaMax)
+	s.res.StartSigma = s.sigmaStart
 	// The first sample's starting noise does not depend on the rough
 	// estimate: it is drawn on another core while the estimate is made
 	// (on a 512² deblurring, 8 ms of a 25 ms warm start). Not on large

@@ -51,6 +51,12 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 				evals *= s.Ensemble
 				params = strings.TrimPrefix(params+fmt.Sprintf(", ×%d ensemble", s.Ensemble), "-, ")
 			}
+			if s.AdaptLambda {
+				params = strings.TrimPrefix(params+", λ scaled for the kernel and noise", "-, ")
+			}
+			if s.SmoothStart > 0 {
+				params = strings.TrimPrefix(params+fmt.Sprintf(", start σ %g for Gaussian-like kernels", s.SmoothStart), "-, ")
+			}
 			if s.Cycle {
 				params = strings.TrimPrefix(params+", cycled", "-, ")
 			}

@@ -8,6 +8,12 @@ and seeding rule as make_cases.py, task index 6) and CASES/sr2, CASES/sr4
 (super-resolution: the clean image cropped to a multiple of the scale and
 shrunk with PIL's bicubic resize, which antialiases as restore's operator
 does; no noise). Re-running rewrites byte-identical files.
+
+With --cross it writes only the deblurring crosses of make_cases.py's
+kernels and noise levels, for tuning how the deblurring preset adapts to
+them (task indices 7 and 8): CASES/deblur_gauss_low (the Gaussian kernel of
+deblur_gauss, std 3, at deblur_levin's σ = 2.55) and CASES/deblur_levin_high
+(Levin's kernels at deblur_gauss's σ = 6.375).
 """
 import argparse
 import json
@@ -23,12 +29,19 @@ def main():
     ap.add_argument("--bench", required=True, help="the folder holding make_cases.py")
     ap.add_argument("--clean", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--cross", action="store_true", help="write only the deblurring crosses (see above)")
     a = ap.parse_args()
     sys.path.insert(0, a.bench)
     import make_cases as mc  # noqa: E402
 
     mc.CLEAN, mc.CASES = a.clean, a.out
     mc.NAMES[:] = sorted(os.path.splitext(f)[0] for f in os.listdir(a.clean) if f.lower().endswith(".png"))
+    if a.cross:
+        mc.TASKS["deblur_gauss_low"] = dict(mc.TASKS["deblur_gauss"], idx=7, sigma=2.55)
+        mc.TASKS["deblur_levin_high"] = dict(mc.TASKS["deblur_levin"], idx=8, sigma=6.375)
+        for task in ("deblur_gauss_low", "deblur_levin_high"):
+            mc.make_task(task)
+        return
     mc.TASKS["denoise15"] = dict(idx=6, kind="denoise", sigma=15.0)
     mc.make_task("denoise15")
     for scale in (2, 4):
