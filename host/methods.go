@@ -45,10 +45,10 @@ type Setting struct {
 	// AdaptLambda scales Params' "lambda" for the blur kernel and the noise
 	// (see deblurLambdaScale); a λ the request sets is used as given.
 	AdaptLambda bool
-	// SmoothStart replaces StartSigma when deblurring with a kernel that
-	// only attenuates (operator.Blur.Attenuates: Gaussian-like); 0: none.
-	// A start σ the request sets is used as given.
-	SmoothStart float64
+	// AdaptStart replaces StartSigma when deblurring with a Gaussian-like
+	// kernel (see deblurStartSigma); a start σ the request sets is used as
+	// given.
+	AdaptStart bool
 }
 
 // The presets. Settings were tuned with `restore eval` on the CBSD68
@@ -81,14 +81,10 @@ var methods = []Method{
 			// λ = 1: 28.55 dB on the first Levin cases where DPIR's own 0.23
 			// gave 26.42 (3 gave 27.51); 16 evaluations were no better.
 			// Scaled for the kernel and the noise: see deblurLambdaScale.
-			// Start σ 0.3 for motion kernels; Gaussian-like ones start at 1
-			// (session 9, all 68 cases, 8 evaluations: deblur_gauss 24.94 at
-			// 0.3, 25.06 at 0.6, 25.11 at 1, 25.12 at 1.5, 25.10 at 2.5; the
-			// same kernel at σ 2.55, train/extra_cases.py --cross: 25.55,
-			// 25.67, 25.72; Levin's kernels at 0.5: 29.94 → 29.87, and at
-			// σ 6.375 28.11 → 27.80, so they keep 0.3).
-			Deblur: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.3, SmoothStart: 1,
-				Params: map[string]string{"schedule": "loglinear", "lambda": "1"}, AdaptLambda: true},
+			// Start σ 0.3; Gaussian-like kernels start higher: see
+			// deblurStartSigma.
+			Deblur: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.3,
+				Params: map[string]string{"schedule": "loglinear", "lambda": "1"}, AdaptLambda: true, AdaptStart: true},
 			// 40 evaluations: on the first 8 random-70% cases with session
 			// 4's model, 27.75 dB at 20, 27.90 at 40, 27.91 at 50 (also
 			// over 20 with --ensemble 2: 27.78); box fills 26.46 → 26.51.
@@ -226,18 +222,23 @@ func methodSetting(name string, task Task) (string, Setting, error) {
 
 // deblurLambdaScale is the factor deblurring presets with AdaptLambda
 // apply to their λ, for the operator and the noise level σ (8-bit units).
-// Measured on the first 8 CBSD68 images with dpir (λ 0.25 / 0.5 / 1, dB):
+// Measured with dpir on all 68 CBSD68 images of each cross of kernel and
+// noise (train/extra_cases.py --cross; 8 evaluations, each kind at its
+// start σ of deblurStartSigma; λ 0.25 / 0.5 / 1, dB):
 //
-//	Levin kernels, σ 2.55 (deblur_levin):       26.49 / –     / 29.70
-//	Levin kernels, σ 6.375:                     23.83 / 28.01 / 27.22
-//	Gaussian σ = 3 kernel, σ 6.375 (deblur_gauss): 24.88 / 24.60 / 24.57
-//	Gaussian σ = 3 kernel, σ 2.55:              25.43 / 25.29 / 25.12
+//	Levin kernels, σ 2.55 (deblur_levin):            26.97 / 29.77 / 29.94
+//	Levin kernels, σ 6.375:                          23.69 / 28.11 / 27.22
+//	Gaussian σ = 3 kernel, σ 6.375 (deblur_gauss):   25.11 / 25.00 / 24.80
+//	Gaussian σ = 3 kernel, σ 2.55:                   25.72 / 25.59 / 25.40
 //
 // A kernel that only attenuates (operator.Blur.Attenuates: Gaussian-like)
 // wants a small λ, trusting the measurement, whatever the noise; one with
 // notches (motion) needs the prior more, the more so the noisier the
 // photo: 1 up to σ = 2.55, falling as a power of σ (−0.76) to 0.5 at
-// σ = 6.375 and held there.
+// σ = 6.375 and held there. Defocus (disk) kernels count as the second
+// kind, and no one rule fits them (dpir, λ / start σ, σ 2.55): radius 4
+// gave 27.26 dB at this rule's 1 / 0.3 and 28.71 at 0.5 / 0.6, radius 6
+// 25.48 at 1 / 0.3 and 25.04 at 0.5 / 0.6.
 func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
 	if b, ok := op.(*operator.Blur); ok && b.Attenuates() {
 		return 0.25
@@ -248,13 +249,32 @@ func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
 	return math.Max(0.5, math.Pow(2.55/sigma8, math.Log(2)/math.Log(6.375/2.55)))
 }
 
-// startSigma is the setting's start σ for the task and its operator:
-// SmoothStart for a blur that only attenuates, StartSigma otherwise.
+// startSigma is the setting's start σ for the task and its operator
+// (deblurStartSigma's when the setting adapts it).
 func (st Setting) startSigma(task Task, op operator.Operator) float64 {
-	if b, ok := op.(*operator.Blur); ok && task == Deblur && st.SmoothStart > 0 && b.Attenuates() {
-		return st.SmoothStart
+	if st.AdaptStart && task == Deblur {
+		return deblurStartSigma(op, st.StartSigma)
 	}
 	return st.StartSigma
+}
+
+// deblurStartSigma is the start σ of deblurring presets with AdaptStart:
+// 1 for a kernel that only attenuates (operator.Blur.Attenuates), start
+// otherwise. Measured with dpir on all 68 CBSD68 images of each cross
+// (8 evaluations; start σ 0.3 / 0.6 / 1, dB):
+//
+//	Gaussian σ = 3 kernel, σ 6.375 (deblur_gauss): 24.94 / 25.06 / 25.11 (1.5: 25.12, 2.5: 25.10)
+//	Gaussian σ = 3 kernel, σ 2.55:                 25.55 / 25.67 / 25.72
+//	Levin kernels, σ 2.55 (deblur_levin):          29.94 / 29.87 at 0.5
+//	Levin kernels, σ 6.375:                        28.11 / 27.80 at 0.5
+//
+// The Tikhonov warm start of a Gaussian blur has no fine detail at all,
+// which leaves the prior more to redo, from higher up.
+func deblurStartSigma(op operator.Operator, start float64) float64 {
+	if b, ok := op.(*operator.Blur); ok && b.Attenuates() {
+		return 1
+	}
+	return start
 }
 
 // adaptedParams returns the setting's parameters with λ scaled as

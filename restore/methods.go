@@ -54,8 +54,8 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			if s.AdaptLambda {
 				params = strings.TrimPrefix(params+", λ scaled for the kernel and noise", "-, ")
 			}
-			if s.SmoothStart > 0 {
-				params = strings.TrimPrefix(params+fmt.Sprintf(", start σ %g for Gaussian-like kernels", s.SmoothStart), "-, ")
+			if s.AdaptStart {
+				params = strings.TrimPrefix(params+", start σ 1 for Gaussian-like kernels", "-, ")
 			}
 			if s.Cycle {
 				params = strings.TrimPrefix(params+", cycled", "-, ")

@@ -13,7 +13,10 @@ With --cross it writes only the deblurring crosses of make_cases.py's
 kernels and noise levels, for tuning how the deblurring preset adapts to
 them (task indices 7 and 8): CASES/deblur_gauss_low (the Gaussian kernel of
 deblur_gauss, std 3, at deblur_levin's σ = 2.55) and CASES/deblur_levin_high
-(Levin's kernels at deblur_gauss's σ = 6.375).
+(Levin's kernels at deblur_gauss's σ = 6.375), and a defocus blur:
+CASES/deblur_disk and CASES/deblur_disk_high (task indices 9 and 10), a
+uniform disk of radius 4 (antialiased, 9×9) at σ = 2.55 and 6.375, and
+CASES/deblur_disk6 (index 11), radius 6 (13×13) at σ = 2.55.
 """
 import argparse
 import json
@@ -41,6 +44,9 @@ def main():
         mc.TASKS["deblur_levin_high"] = dict(mc.TASKS["deblur_levin"], idx=8, sigma=6.375)
         for task in ("deblur_gauss_low", "deblur_levin_high"):
             mc.make_task(task)
+        make_disk_task(mc, a.out, "deblur_disk", 9, radius=4, sigma=2.55)
+        make_disk_task(mc, a.out, "deblur_disk_high", 10, radius=4, sigma=6.375)
+        make_disk_task(mc, a.out, "deblur_disk6", 11, radius=6, sigma=2.55)
         return
     mc.TASKS["denoise15"] = dict(idx=6, kind="denoise", sigma=15.0)
     mc.make_task("denoise15")
@@ -65,6 +71,38 @@ def main():
         with open(os.path.join(out_dir, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=1)
         print(f"{task}: {len(cases)} cases")
+
+
+def disk_kernel(radius, supersample=16):
+    """A uniform disk of the given radius, each tap weighted by the share of its pixel inside."""
+    n = int(np.ceil(radius - 0.5))
+    u = (np.arange(supersample) + 0.5) / supersample - 0.5
+    k = np.zeros((2 * n + 1, 2 * n + 1))
+    for i in range(-n, n + 1):
+        for j in range(-n, n + 1):
+            yy, xx = np.meshgrid(i + u, j + u, indexing="ij")
+            k[i + n, j + n] = np.mean(yy ** 2 + xx ** 2 <= radius ** 2)
+    return k / k.sum()
+
+
+def make_disk_task(mc, out, task, idx, radius, sigma):
+    """CASES/TASK through make_cases.py's own deblurring path (its seeding,
+    noise and files), with the disk in place of its Gaussian kernel."""
+    mc.TASKS[task] = dict(idx=idx, kind="deblur", kernel="disk", gauss_std=0.0, gauss_radius=0, sigma=sigma)
+    gauss = mc.gauss_kernel
+    mc.gauss_kernel = lambda std, r: disk_kernel(radius)
+    try:
+        mc.make_task(task)
+    finally:
+        mc.gauss_kernel = gauss
+    path = os.path.join(out, task, "manifest.json")
+    with open(path) as f:
+        manifest = json.load(f)
+    manifest["params"] = dict(kind="deblur", kernel="disk", disk_radius=radius, sigma=sigma)
+    for c in manifest["cases"]:
+        c["kernel_source"] = f"disk radius {radius}"
+    with open(path, "w") as f:
+        json.dump(manifest, f, indent=1)
 
 
 if __name__ == "__main__":
