@@ -226,14 +226,28 @@ func TestSuperResolution(t *testing.T) {
 // and the noise, and a λ the request sets is used as given.
 func TestDeblurLambda(t *testing.T) {
 	gauss := sdk.NewTensor(1, 25, 25)
+	narrow := sdk.NewTensor(1, 13, 13) // a Gaussian of std 1.5
 	motion := sdk.NewTensor(1, 9, 9)
+	disk := sdk.NewTensor(1, 9, 9)
 	for i := range 25 {
 		for j := range 25 {
 			gauss.Data[i*25+j] = float32(math.Exp(-float64((i-12)*(i-12)+(j-12)*(j-12)) / 18))
 		}
 	}
+	for i := range 13 {
+		for j := range 13 {
+			narrow.Data[i*13+j] = float32(math.Exp(-float64((i-6)*(i-6)+(j-6)*(j-6)) / 4.5))
+		}
+	}
 	for j := 4; j < 9; j++ {
 		motion.Data[4*9+j] = 1 // one-sided: a complex spectrum
+	}
+	for i := range 9 {
+		for j := range 9 {
+			if (i-4)*(i-4)+(j-4)*(j-4) <= 16 {
+				disk.Data[i*9+j] = 1 // radius 4: defocus
+			}
+		}
 	}
 	opOf := func(k *sdk.Tensor) operator.Operator {
 		op, err := operator.NewBlur(k, 48, 40)
@@ -254,11 +268,17 @@ func TestDeblurLambda(t *testing.T) {
 	}{
 		{"gaussian, noisy", gauss, 6.375, "0.25"},
 		{"gaussian, clean", gauss, 0, "0.25"},
+		{"narrow gaussian, σ 2.55", narrow, 2.55, "0.5"},
+		{"narrow gaussian, σ 6.375", narrow, 6.375, "0.3536"},
 		{"motion, σ 2.55", motion, 2.55, "1"},
 		{"motion, noiseless", motion, 0, "1"},
 		{"motion, σ 6.375", motion, 6.375, "0.5"},
 		{"motion, σ 4", motion, 4, "0.7114"},
 		{"motion, σ 25", motion, 25, "0.5"},
+		{"disk, σ 2.55", disk, 2.55, "0.5"},
+		{"disk, noiseless", disk, 0, "0.5"},
+		{"disk, σ 6.375", disk, 6.375, "0.3536"},
+		{"disk, σ 25", disk, 25, "0.3536"},
 	} {
 		got := def.adaptedParams(Deblur, opOf(tc.kernel), tc.sigma8)
 		if got["lambda"] != tc.want {

@@ -17,6 +17,17 @@ deblur_gauss, std 3, at deblur_levin's σ = 2.55) and CASES/deblur_levin_high
 CASES/deblur_disk and CASES/deblur_disk_high (task indices 9 and 10), a
 uniform disk of radius 4 (antialiased, 9×9) at σ = 2.55 and 6.375, and
 CASES/deblur_disk6 (index 11), radius 6 (13×13) at σ = 2.55.
+
+With --defocus it writes only kernels held out from that tuning, to check
+a rule found on the crosses: CASES/deblur_disk3 and CASES/deblur_disk8
+(disks of radius 3 and 8 at σ = 2.55, indices 12 and 13),
+CASES/deblur_disk6_high (radius 6 at σ = 6.375, index 14), CASES/deblur_box
+(a uniform 7×7 box at σ = 2.55, index 15) and CASES/deblur_line (a straight
+motion blur 11 pixels long at 30°, index 16), and (a second check, written
+after the first) CASES/deblur_disk2 (radius 2, index 17), CASES/deblur_line7
+(7 pixels, horizontal, index 18) and CASES/deblur_gauss1,
+CASES/deblur_gauss2 and CASES/deblur_gauss25 (Gaussians of std 1.5, 2 and
+2.5, indices 19 to 21), all at σ = 2.55.
 """
 import argparse
 import json
@@ -33,6 +44,7 @@ def main():
     ap.add_argument("--clean", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--cross", action="store_true", help="write only the deblurring crosses (see above)")
+    ap.add_argument("--defocus", action="store_true", help="write only the held-out deblurring kernels (see above)")
     a = ap.parse_args()
     sys.path.insert(0, a.bench)
     import make_cases as mc  # noqa: E402
@@ -47,6 +59,18 @@ def main():
         make_disk_task(mc, a.out, "deblur_disk", 9, radius=4, sigma=2.55)
         make_disk_task(mc, a.out, "deblur_disk_high", 10, radius=4, sigma=6.375)
         make_disk_task(mc, a.out, "deblur_disk6", 11, radius=6, sigma=2.55)
+        return
+    if a.defocus:
+        make_disk_task(mc, a.out, "deblur_disk3", 12, radius=3, sigma=2.55)
+        make_disk_task(mc, a.out, "deblur_disk8", 13, radius=8, sigma=2.55)
+        make_disk_task(mc, a.out, "deblur_disk6_high", 14, radius=6, sigma=6.375)
+        make_disk_task(mc, a.out, "deblur_box", 15, 0, 2.55, np.full((7, 7), 1 / 49), "uniform 7x7 box")
+        make_disk_task(mc, a.out, "deblur_line", 16, 0, 2.55, line_kernel(11, 30), "line length 11 at 30 degrees")
+        make_disk_task(mc, a.out, "deblur_disk2", 17, radius=2, sigma=2.55)
+        make_disk_task(mc, a.out, "deblur_line7", 18, 0, 2.55, line_kernel(7, 0), "line length 7 at 0 degrees")
+        make_disk_task(mc, a.out, "deblur_gauss1", 19, 0, 2.55, mc.gauss_kernel(1.5, 6), "gaussian std 1.5 radius 6")
+        make_disk_task(mc, a.out, "deblur_gauss2", 20, 0, 2.55, mc.gauss_kernel(2, 8), "gaussian std 2 radius 8")
+        make_disk_task(mc, a.out, "deblur_gauss25", 21, 0, 2.55, mc.gauss_kernel(2.5, 10), "gaussian std 2.5 radius 10")
         return
     mc.TASKS["denoise15"] = dict(idx=6, kind="denoise", sigma=15.0)
     mc.make_task("denoise15")
@@ -85,12 +109,31 @@ def disk_kernel(radius, supersample=16):
     return k / k.sum()
 
 
-def make_disk_task(mc, out, task, idx, radius, sigma):
+def line_kernel(length, degrees, supersample=16):
+    """A straight motion blur: a segment of the given length (pixels) at
+    the given angle, each tap weighted by the segment's length within its
+    pixel (the segment sampled finely and binned)."""
+    n = int(np.ceil(length / 2))
+    t = (np.arange(length * supersample * 4) + 0.5) / (length * supersample * 4) - 0.5
+    a = np.radians(degrees)
+    xs, ys = t * length * np.cos(a), -t * length * np.sin(a)
+    k = np.zeros((2 * n + 1, 2 * n + 1))
+    np.add.at(k, (np.round(ys).astype(int) + n, np.round(xs).astype(int) + n), 1.0)
+    rows, cols = np.flatnonzero(k.any(axis=1)), np.flatnonzero(k.any(axis=0))
+    r, c = min(rows[0], 2 * n - rows[-1]), min(cols[0], 2 * n - cols[-1])  # trimmed evenly: centre kept
+    k = k[r:2 * n + 1 - r, c:2 * n + 1 - c]
+    return k / k.sum()
+
+
+def make_disk_task(mc, out, task, idx, radius, sigma, kernel=None, source=None):
     """CASES/TASK through make_cases.py's own deblurring path (its seeding,
-    noise and files), with the disk in place of its Gaussian kernel."""
+    noise and files), with the disk (or the given kernel, described by
+    source) in place of its Gaussian kernel."""
+    if kernel is None:
+        kernel, source = disk_kernel(radius), f"disk radius {radius}"
     mc.TASKS[task] = dict(idx=idx, kind="deblur", kernel="disk", gauss_std=0.0, gauss_radius=0, sigma=sigma)
     gauss = mc.gauss_kernel
-    mc.gauss_kernel = lambda std, r: disk_kernel(radius)
+    mc.gauss_kernel = lambda std, r: kernel
     try:
         mc.make_task(task)
     finally:
@@ -98,9 +141,9 @@ def make_disk_task(mc, out, task, idx, radius, sigma):
     path = os.path.join(out, task, "manifest.json")
     with open(path) as f:
         manifest = json.load(f)
-    manifest["params"] = dict(kind="deblur", kernel="disk", disk_radius=radius, sigma=sigma)
+    manifest["params"] = dict(kind="deblur", kernel=source, sigma=sigma)
     for c in manifest["cases"]:
-        c["kernel_source"] = f"disk radius {radius}"
+        c["kernel_source"] = source
     with open(path, "w") as f:
         json.dump(manifest, f, indent=1)
 

@@ -430,9 +430,10 @@ func TestBlurSharesSpectrum(t *testing.T) {
 	t.Log("no other height shares the 40x30 grid; the size check is untested")
 }
 
-// TestBlurAttenuates tells Gaussian-like kernels (real, non-negative
-// spectrum) from those with notches or sign changes.
-func TestBlurAttenuates(t *testing.T) {
+// TestBlurSpectrumKinds tells Gaussian-like kernels (real, non-negative
+// spectrum) from those with notches or sign changes, and motion blurs
+// (thin paths: a wide share of the spectrum passes) from defocus.
+func TestBlurSpectrumKinds(t *testing.T) {
 	kernel := func(n int, f func(i, j int) float64) *sdk.Tensor {
 		k := sdk.NewTensor(1, n, n)
 		for i := range n {
@@ -442,24 +443,31 @@ func TestBlurAttenuates(t *testing.T) {
 		}
 		return k
 	}
+	one := func(b bool) float64 { return map[bool]float64{true: 1}[b] }
 	for _, tc := range []struct {
-		name string
-		k    *sdk.Tensor
-		want bool
+		name       string
+		k          *sdk.Tensor
+		attenuates bool
+		pass       [2]float64 // PassShare(0.1) lies in [pass[0], pass[1]]
 	}{
-		{"gaussian σ=3, radius 12", kernel(25, func(i, j int) float64 { return math.Exp(-float64(i*i+j*j) / 18) }), true},
-		{"gaussian σ=1", kernel(7, func(i, j int) float64 { return math.Exp(-float64(i*i+j*j) / 2) }), true},
-		{"delta", kernel(1, func(int, int) float64 { return 1 }), true},
-		{"horizontal motion, 9 px", kernel(9, func(i, j int) float64 { return map[bool]float64{true: 1}[i == 0] }), false},
-		{"diagonal motion", kernel(9, func(i, j int) float64 { return map[bool]float64{true: 1}[i == j && i >= 0] }), false},
-		{"disk, radius 4", kernel(9, func(i, j int) float64 { return map[bool]float64{true: 1}[i*i+j*j <= 16] }), false},
+		{"gaussian σ=3, radius 12", kernel(25, func(i, j int) float64 { return math.Exp(-float64(i*i+j*j) / 18) }), true, [2]float64{0.02, 0.06}},
+		{"gaussian σ=1", kernel(7, func(i, j int) float64 { return math.Exp(-float64(i*i+j*j) / 2) }), true, [2]float64{0.3, 0.45}},
+		{"delta", kernel(1, func(int, int) float64 { return 1 }), true, [2]float64{1, 1}},
+		{"horizontal motion, 9 px", kernel(9, func(i, j int) float64 { return one(i == 0) }), false, [2]float64{0.5, 0.75}},
+		{"diagonal motion, 5 px", kernel(9, func(i, j int) float64 { return one(i == j && i >= 0) }), false, [2]float64{0.7, 0.9}},
+		{"L-shaped shake", kernel(9, func(i, j int) float64 { return one(i == 0 && j >= 0 || j == 0 && i >= 0) }), false, [2]float64{0.6, 0.85}},
+		{"disk, radius 4", kernel(9, func(i, j int) float64 { return one(i*i+j*j <= 16) }), false, [2]float64{0.1, 0.22}},
+		{"box 7×7", kernel(7, func(int, int) float64 { return 1 }), false, [2]float64{0.12, 0.25}},
 	} {
 		b, err := NewBlur(tc.k, 64, 48)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := b.Attenuates(); got != tc.want {
-			t.Errorf("%s: Attenuates() = %v, want %v", tc.name, got, tc.want)
+		if got := b.Attenuates(); got != tc.attenuates {
+			t.Errorf("%s: Attenuates() = %v, want %v", tc.name, got, tc.attenuates)
+		}
+		if got := b.PassShare(0.1); got < tc.pass[0] || got > tc.pass[1] {
+			t.Errorf("%s: PassShare(0.1) = %.3f, want it in [%g, %g]", tc.name, got, tc.pass[0], tc.pass[1])
 		}
 	}
 }
