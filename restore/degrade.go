@@ -13,6 +13,7 @@ import (
 
 	"github.com/restorekit/restore/host"
 	"github.com/restorekit/restore/internal/imageio"
+	"github.com/restorekit/restore/internal/psf"
 	"github.com/restorekit/restore/sdk"
 	"github.com/restorekit/restore/sdk/operator"
 )
@@ -30,7 +31,7 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&task, "task", "", "degradation: denoise (add noise), deblur (blur, then noise), inpaint (remove pixels) or sr (shrink, then noise)")
 	fs.IntVar(&scale, "scale", 0, "sr: shrink factor (2 to 8), bicubic with antialiasing; the sides are first cropped to multiples of it")
 	fs.StringVar(&kernel, "kernel", "", "blur kernel for deblur (gray PNG or text matrix)")
-	fs.StringVar(&blur, "blur", "", "blur shortcut for deblur, e.g. gaussian:3")
+	fs.StringVar(&blur, "blur", "", "blur shortcut for deblur: "+psf.ShortcutHelp+" (pixels, degrees), e.g. disk:4")
 	fs.Float64Var(&noise, "noise", 0, "Gaussian noise std to add, in 8-bit levels")
 	fs.Float64Var(&missing, "missing", 0.7, "inpaint: share of pixels to remove at random")
 	fs.IntVar(&box, "box", 0, "inpaint: remove one centred square of this side instead of random pixels")
@@ -88,19 +89,14 @@ func runDegrade(args []string, stdout, stderr io.Writer) error {
 				return usagef("%s: %v", kernel, err)
 			}
 		case blur != "":
-			kind, arg, _ := strings.Cut(blur, ":")
-			std, perr := strconv.ParseFloat(arg, 64)
-			if kind != "gaussian" || perr != nil {
-				return usagef("--blur %q: want gaussian:STD", blur)
-			}
-			if k, err = gaussianKernel(std); err != nil {
-				return usagef("--blur %s: %v", blur, err)
+			if k, err = psf.Shortcut(blur); err != nil {
+				return usagef("--blur: %v", err)
 			}
 			if err := writeKernelText(stem+".kernel.txt", k); err != nil {
 				return err
 			}
 		default:
-			return usagef("degrade --task deblur needs --kernel FILE or --blur gaussian:STD")
+			return usagef("degrade --task deblur needs --kernel FILE or --blur %s", psf.ShortcutHelp)
 		}
 		op, err := operator.NewBlur(kernelTensor(k), x.H, x.W)
 		if err != nil {

@@ -14,9 +14,6 @@ var maxPixels int64 = 100_000_000
 // readKernel reads a blur kernel file (see psf.Read).
 func readKernel(path string) ([][]float64, error) { return psf.Read(path) }
 
-// gaussianKernel is the --blur gaussian:STD shortcut (see psf.Gaussian).
-func gaussianKernel(std float64) ([][]float64, error) { return psf.Gaussian(std) }
-
 // readImage decodes a PNG, JPEG or TIFF file upright (see imageio.Read),
 // checking its size against maxPixels from the header first.
 func readImage(path string) (image.Image, error) {

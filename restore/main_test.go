@@ -17,6 +17,7 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"github.com/restorekit/restore/host"
+	"github.com/restorekit/restore/internal/psf"
 )
 
 // bin is the restore binary the tests run, built once in TestMain.
@@ -154,6 +155,9 @@ func TestBadInput(t *testing.T) {
 		{"negative kernel", []string{"--task", "deblur", "--kernel", negative, blurred}, "negative"},
 		{"missing kernel file", []string{"--task", "deblur", "--kernel", filepath.Join(dir, "k.txt"), blurred}, "k.txt"},
 		{"deblur without kernel", []string{"--task", "deblur", blurred}, "--kernel"},
+		{"unknown blur shape", []string{"--task", "deblur", "--blur", "box:3", blurred}, `"box:3" is not a blur shortcut`},
+		{"disk of no size", []string{"--task", "deblur", "--blur", "disk:0", blurred}, "disk blur radius 0 is outside (0, 100]"},
+		{"motion without a number", []string{"--task", "deblur", "--blur", "motion:9@up", blurred}, "motion:LENGTH[@ANGLE]"},
 		{"mask of another size", []string{"--task", "inpaint", "--mask", smallMask, blurred}, "100x80"},
 		{"unknown solver", []string{"--task", "denoise", "--solver", "eulr-maruyama", blurred}, `did you mean "euler-maruyama"`},
 		{"unknown guidance", []string{"--task", "denoise", "--guidance", "ddmn", blurred}, `did you mean "ddnm"`},
@@ -302,6 +306,42 @@ func TestDegradeThenRestore(t *testing.T) {
 	truth := decode(t, fx+"/images/dog.png")
 	if before, after := psnr8(truth, decode(t, holes)), psnr8(truth, decode(t, out)); after < before+5 {
 		t.Fatalf("%.2f → %.2f dB", before, after)
+	}
+}
+
+// TestBlurShortcuts: degrade blurs with each --blur shape and writes its
+// kernel; restore, given the same shortcut, sharpens the photo again.
+func TestBlurShortcuts(t *testing.T) {
+	for _, tc := range []struct {
+		blur string
+		h, w int // the kernel degrade writes
+	}{
+		{"disk:3", 7, 7},
+		{"motion:9@30", 5, 9},
+		{"gaussian:1", 7, 7},
+	} {
+		t.Run(tc.blur, func(t *testing.T) {
+			dir := t.TempDir()
+			blurred := filepath.Join(dir, "blurred.png")
+			code, _, stderr := restore(t, nil, "degrade", "--task", "deblur", "--blur", tc.blur, "--noise", "2.55",
+				fx+"/images/dog.png", "-o", blurred)
+			if code != 0 {
+				t.Fatalf("degrade: exit %d: %s", code, stderr)
+			}
+			k, err := psf.Read(filepath.Join(dir, "blurred.kernel.txt"))
+			if err != nil || len(k) != tc.h || len(k[0]) != tc.w {
+				t.Fatalf("degrade's kernel file: %v, %d rows", err, len(k))
+			}
+			out := filepath.Join(dir, "sharp.png")
+			code, _, stderr = restore(t, nil, "--task", "deblur", "--blur", tc.blur, "--noise", "2.55", blurred, "-o", out)
+			if code != 0 {
+				t.Fatalf("restore: exit %d: %s", code, stderr)
+			}
+			truth := decode(t, fx+"/images/dog.png")
+			if before, after := psnr8(truth, decode(t, blurred)), psnr8(truth, decode(t, out)); after < before+2 {
+				t.Fatalf("%.2f → %.2f dB", before, after)
+			}
+		})
 	}
 }
 

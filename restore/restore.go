@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/restorekit/restore/host"
 	"github.com/restorekit/restore/internal/imageio"
+	"github.com/restorekit/restore/internal/psf"
 	"github.com/restorekit/restore/internal/suggest"
 	"github.com/restorekit/restore/sdk"
 )
@@ -38,6 +38,8 @@ Tasks, with an example each:
   denoise   restore --task denoise --noise 25 noisy.png -o clean.png
   deblur    restore --task deblur --kernel psf.png --noise 2.55 blurred.png -o sharp.png
             restore --task deblur --blur gaussian:3 blurred.png -o sharp.png
+            restore --task deblur --blur disk:4 out-of-focus.png -o sharp.png
+            restore --task deblur --blur motion:11@30 shaken.png -o sharp.png
   inpaint   restore --task inpaint --mask holes.png damaged.png -o filled.png
   sr        restore --task sr --scale 4 small.png -o large.png
 
@@ -89,7 +91,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.task, "task", "", "what to restore: "+taskList)
 	fs.StringVar(&f.kernel, "kernel", "", "blur kernel (PSF) for deblur: gray PNG or whitespace-separated text matrix")
-	fs.StringVar(&f.blur, "blur", "", "blur shortcut for deblur instead of --kernel, e.g. gaussian:3")
+	fs.StringVar(&f.blur, "blur", "", "blur shortcut for deblur instead of --kernel: "+psf.ShortcutHelp+" (pixels, degrees), e.g. disk:4")
 	fs.IntVar(&f.scale, "scale", 0, "super-resolution factor for --task sr (2 to 8)")
 	fs.StringVar(&f.mask, "mask", "", "inpainting mask: gray PNG, nonzero = missing pixels to fill")
 	fs.Float64Var(&f.noise, "noise", -1, "measurement noise std in 8-bit levels, e.g. 25")
@@ -236,16 +238,11 @@ func runRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				return usagef("%s: %v", f.kernel, err)
 			}
 		case f.blur != "":
-			kind, arg, _ := strings.Cut(f.blur, ":")
-			std, perr := strconv.ParseFloat(arg, 64)
-			if kind != "gaussian" || perr != nil {
-				return usagef("--blur %q: want gaussian:STD, e.g. gaussian:3", f.blur)
-			}
-			if base.Kernel, err = gaussianKernel(std); err != nil {
-				return usagef("--blur %s: %v", f.blur, err)
+			if base.Kernel, err = psf.Shortcut(f.blur); err != nil {
+				return usagef("--blur: %v", err)
 			}
 		default:
-			return usagef("--task deblur needs --kernel FILE or --blur gaussian:STD")
+			return usagef("--task deblur needs --kernel FILE or --blur %s", psf.ShortcutHelp)
 		}
 	case host.Inpaint:
 		if f.mask == "" {

@@ -1,6 +1,7 @@
 // Package psf reads and makes blur kernels (point spread functions) for
-// deblurring: gray PNG files, whitespace-separated text matrices and
-// Gaussians, each checked and normalised to sum 1.
+// deblurring: gray PNG files and whitespace-separated text matrices, and
+// the shapes blur commonly takes (a Gaussian, a defocus disk, a straight
+// camera motion), each checked and normalised to sum 1.
 package psf
 
 import (
@@ -138,4 +139,119 @@ func Gaussian(std float64) ([][]float64, error) {
 		}
 	}
 	return Normalize(k)
+}
+
+// Disk is a defocus blur: a uniform disk of the given radius in pixels,
+// each tap weighted by the share of its pixel inside the circle (sampled
+// 16×16 within the pixel), normalised; side 2·⌈radius − 0.5⌉+1, radius in
+// (0, 100]. Radius 4 gives a 9×9 kernel.
+func Disk(radius float64) ([][]float64, error) {
+	if !(radius > 0) || radius > 100 {
+		return nil, fmt.Errorf("disk blur radius %g is outside (0, 100]", radius)
+	}
+	const sub = 16
+	n := max(0, int(math.Ceil(radius-0.5)))
+	k := square(2*n + 1)
+	for i := -n; i <= n; i++ {
+		for j := -n; j <= n; j++ {
+			in := 0
+			for a := range sub {
+				y := float64(i) + (float64(a)+0.5)/sub - 0.5
+				for b := range sub {
+					x := float64(j) + (float64(b)+0.5)/sub - 0.5
+					if x*x+y*y <= radius*radius {
+						in++
+					}
+				}
+			}
+			k[i+n][j+n] = float64(in)
+		}
+	}
+	return Normalize(k)
+}
+
+// Line is a straight motion blur: a segment of the given length in pixels
+// through the kernel's centre at the given angle (degrees, counter-clockwise
+// from the x axis, the image's y pointing down), each tap weighted by the
+// share of the segment within its pixel (the segment sampled 64 times per
+// pixel of length); empty outer rows and columns are trimmed evenly, so
+// the centre stays the centre. Length in (0, 255].
+func Line(length, degrees float64) ([][]float64, error) {
+	if !(length > 0) || length > MaxSide {
+		return nil, fmt.Errorf("motion blur length %g is outside (0, %d]", length, MaxSide)
+	}
+	if math.IsNaN(degrees) || math.IsInf(degrees, 0) {
+		return nil, fmt.Errorf("motion blur angle %g is not a number of degrees", degrees)
+	}
+	n := int(math.Ceil(length / 2))
+	k := square(2*n + 1)
+	sin, cos := math.Sincos(degrees * math.Pi / 180)
+	samples := int(math.Ceil(length * 64))
+	for s := range samples {
+		t := (float64(s)+0.5)/float64(samples) - 0.5
+		i := int(math.RoundToEven(-t*length*sin)) + n
+		j := int(math.RoundToEven(t*length*cos)) + n
+		k[min(max(i, 0), 2*n)][min(max(j, 0), 2*n)]++
+	}
+	top, left := n, n // the empty rows above (and below), columns left (and right)
+	for i, row := range k {
+		for j, v := range row {
+			if v > 0 {
+				top = min(top, i, 2*n-i)
+				left = min(left, j, 2*n-j)
+			}
+		}
+	}
+	k = k[top : 2*n+1-top]
+	for i := range k {
+		k[i] = k[i][left : 2*n+1-left]
+	}
+	return Normalize(k)
+}
+
+// square is an n×n matrix of zeros.
+func square(n int) [][]float64 {
+	k := make([][]float64, n)
+	for i := range k {
+		k[i] = make([]float64, n)
+	}
+	return k
+}
+
+// ShortcutHelp names the blur shortcuts Shortcut reads.
+const ShortcutHelp = "gaussian:STD, disk:RADIUS or motion:LENGTH[@ANGLE]"
+
+// Shortcut makes the kernel a blur shortcut names: gaussian:STD (Gaussian),
+// disk:RADIUS (Disk: defocus) or motion:LENGTH[@ANGLE] (Line: a straight
+// camera motion, ANGLE in degrees, 0 if left out), all in pixels.
+func Shortcut(s string) ([][]float64, error) {
+	kind, arg, _ := strings.Cut(s, ":")
+	bad := fmt.Errorf("%q is not a blur shortcut: want %s, e.g. disk:4", s, ShortcutHelp)
+	number := func(v string) (float64, bool) {
+		f, err := strconv.ParseFloat(v, 64)
+		return f, err == nil
+	}
+	switch kind {
+	case "gaussian":
+		if std, ok := number(arg); ok {
+			return Gaussian(std)
+		}
+	case "disk":
+		if r, ok := number(arg); ok {
+			return Disk(r)
+		}
+	case "motion":
+		l, a, hasAngle := strings.Cut(arg, "@")
+		length, ok := number(l)
+		angle := 0.0
+		if hasAngle {
+			var ok2 bool
+			angle, ok2 = number(a)
+			ok = ok && ok2
+		}
+		if ok {
+			return Line(length, angle)
+		}
+	}
+	return nil, bad
 }

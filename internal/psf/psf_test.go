@@ -172,3 +172,74 @@ func ExampleParse() {
 	// 0.25 0.0625
 	// kernel has a negative or non-finite value -2
 }
+
+// TestShapes checks the made kernels' size, sum, symmetry and shape, and
+// that bad shortcuts are refused.
+func TestShapes(t *testing.T) {
+	for _, tc := range []struct {
+		shortcut string
+		h, w     int
+		centre   float64 // the centre tap, 0: not checked
+	}{
+		{"gaussian:1.5", 11, 11, 0},
+		{"disk:4", 9, 9, 1 / (math.Pi * 16)},
+		{"disk:0.5", 1, 1, 1},
+		{"disk:6", 13, 13, 1 / (math.Pi * 36)},
+		{"motion:7", 1, 7, 1.0 / 7},
+		{"motion:7@0", 1, 7, 1.0 / 7},
+		{"motion:9@90", 9, 1, 1.0 / 9},
+		{"motion:11@30", 7, 11, 0},
+		{"motion:11@-45", 9, 9, 0},
+		{"motion:1", 1, 1, 1},
+	} {
+		t.Run(tc.shortcut, func(t *testing.T) {
+			k, err := Shortcut(tc.shortcut)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(k) != tc.h || len(k[0]) != tc.w {
+				t.Fatalf("%dx%d, want %dx%d", len(k), len(k[0]), tc.h, tc.w)
+			}
+			sum := 0.0
+			for i, row := range k {
+				for j, v := range row {
+					sum += v
+					if m := k[tc.h-1-i][tc.w-1-j]; math.Abs(v-m) > 1e-12 {
+						t.Fatalf("not point-symmetric: [%d][%d] %g, its mirror %g", i, j, v, m)
+					}
+				}
+			}
+			if math.Abs(sum-1) > 1e-12 {
+				t.Fatalf("sums to %g", sum)
+			}
+			if c := k[tc.h/2][tc.w/2]; tc.centre != 0 && math.Abs(c-tc.centre) > 0.02*tc.centre {
+				t.Fatalf("centre tap %g, want %g", c, tc.centre)
+			}
+		})
+	}
+	// The 30° line climbs to the right: its top row's weight is at the right.
+	k, _ := Line(11, 30)
+	if k[0][0] != 0 || k[0][len(k[0])-1] == 0 {
+		t.Errorf("a 30° line's top row is %v, want it empty at the left and set at the right", k[0])
+	}
+	for _, s := range []string{"", "gaussian", "gaussian:x", "gaussian:0", "disk:0", "disk:-1", "disk:101", "box:3",
+		"motion:", "motion:0", "motion:300", "motion:5@", "motion:5@x", "motion:5@NaN", "motion:NaN", "disk:Inf"} {
+		if k, err := Shortcut(s); err == nil {
+			t.Errorf("Shortcut(%q) accepted: %dx%d", s, len(k), len(k[0]))
+		}
+	}
+}
+
+func ExampleShortcut() {
+	k, err := Shortcut("motion:5")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(k)
+	_, err = Shortcut("disk")
+	fmt.Println(err)
+	// Output:
+	// [[0.2 0.2 0.2 0.2 0.2]]
+	// "disk" is not a blur shortcut: want gaussian:STD, disk:RADIUS or motion:LENGTH[@ANGLE], e.g. disk:4
+}
