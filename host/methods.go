@@ -237,23 +237,31 @@ func methodSetting(name string, task Task) (string, Setting, error) {
 // A kernel that only attenuates (operator.Blur.Attenuates) and passes
 // little of the spectrum (operator.Blur.PassShare(0.1) under 1/8: a
 // Gaussian of std 2 or more) wants a small λ, trusting the measurement,
-// whatever the noise. A motion blur (a thin path: PassShare(0.1) of a
-// third or more) needs the prior more, the more so the noisier the photo:
-// 1 up to σ = 2.55, falling as a power of σ (−0.76) to 0.5 at σ = 6.375
-// and held there. Defocus (a disk, a box: notches, and less of the
-// spectrum passing) and narrower Gaussians sit between: half the motion
-// blur's factor at σ 2.55, falling as its square root. Checked on kernels
-// the rule was not set on (train/extra_cases.py --defocus, σ 2.55 but the
-// fourth; the rule before this one gave λ 1 to all but the Gaussians and
-// the fourth, 0.5):
+// whatever the noise. A motion blur (a kernel spread along a path:
+// operator.Blur.Compactness under 5) needs the prior more, the more so
+// the noisier the photo: 1 up to σ = 2.55, falling as a power of σ (−0.76)
+// to 0.5 at σ = 6.375 and held there. Kernels spread over an area
+// (Compactness 5 or more: defocus disks, boxes, narrower Gaussians) sit
+// between: half the motion blur's factor at σ 2.55, falling as its square
+// root. Checked on kernels the rule was not set on
+// (train/extra_cases.py --defocus, σ 2.55 but the fourth; the rule before
+// this one gave λ 1 to all but the Gaussians and the fourth, 0.5):
 //
 //	disk of radius 2 / 3 / 8:  30.53 → 31.29, 28.55 → 29.70, 24.81 → 25.41 dB (λ 0.5)
 //	7×7 box:                   27.70 → 28.61 dB (λ 0.5)
 //	disk of radius 6, σ 6.375: 24.65 → 24.90 dB (λ 0.35)
-//	straight 11-pixel line:    28.20 dB at λ 1, the motion kind's (0.5: 27.48)
-//	straight 7-pixel line:     32.53 dB at λ 1, the motion kind's (0.5: 32.85: short, mild motion is not yet right)
 //	Gaussian of std 1.5:       28.53 → 29.23 dB (λ 0.5; 1: 28.81; PassShare 0.16)
 //	Gaussian of std 2 / 2.5:   27.53 / 26.50 dB at λ 0.25 (0.5: 27.44 / 26.34; PassShare 0.09 / 0.06)
+//	straight lines (the motion kind, λ 1), PSNR at λ 0.5 / 0.7 / 1:
+//	  11 px at 30°: 27.48 /   -   / 28.20
+//	  21 px at 45°: 21.83 / 22.65 / 23.32 (1.5: 23.86, 2.5: 24.22)
+//	   5 px at 60°: 31.68 / 32.08 / 32.05
+//	   7 px at 0°:  32.85 /   -   / 32.53
+//
+// So the motion kind's best λ grows with the blur's strength. Scaling it by
+// 0.55 / PassShare(0.1) (held within [0.5, 3]) gave the 21-pixel line 24.11
+// dB and the 7-pixel one 32.83, but Levin's kernels 29.90 (from 29.94) and,
+// at σ 6.375, 27.80 (from 28.11): not taken.
 func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
 	motion := 1.0
 	if sigma8 > 2.55 {
@@ -263,11 +271,10 @@ func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
 	if !ok {
 		return motion
 	}
-	pass := b.PassShare(0.1)
 	switch {
-	case b.Attenuates() && pass < 1.0/8:
+	case b.Attenuates() && b.PassShare(0.1) < 1.0/8:
 		return 0.25
-	case b.Attenuates() || pass < 1.0/3:
+	case b.Compactness() >= 5:
 		return 0.5 * math.Sqrt(motion)
 	}
 	return motion

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/restorekit/restore/internal/psf"
 	"github.com/restorekit/restore/plugins/guidance"
 	"github.com/restorekit/restore/plugins/solvers"
 	"github.com/restorekit/restore/sdk"
@@ -249,6 +250,21 @@ func TestDeblurLambda(t *testing.T) {
 			}
 		}
 	}
+	fromRows := func(rows [][]float64) *sdk.Tensor {
+		k := sdk.NewTensor(1, len(rows), len(rows[0]))
+		for i, row := range rows {
+			for j, v := range row {
+				k.Data[i*len(row)+j] = float32(v)
+			}
+		}
+		return k
+	}
+	shake := fromRows(readKernelText(t, fixtures+"/kernels/motion15.txt"))
+	line, err := psf.Line(21, 45)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := fromRows(line) // passes under a third of the spectrum, as a disk does, but is motion
 	opOf := func(k *sdk.Tensor) operator.Operator {
 		op, err := operator.NewBlur(k, 48, 40)
 		if err != nil {
@@ -275,6 +291,8 @@ func TestDeblurLambda(t *testing.T) {
 		{"motion, σ 6.375", motion, 6.375, "0.5"},
 		{"motion, σ 4", motion, 4, "0.7114"},
 		{"motion, σ 25", motion, 25, "0.5"},
+		{"camera shake, σ 2.55", shake, 2.55, "1"},
+		{"long straight motion, σ 2.55", long, 2.55, "1"},
 		{"disk, σ 2.55", disk, 2.55, "0.5"},
 		{"disk, noiseless", disk, 0, "0.5"},
 		{"disk, σ 6.375", disk, 6.375, "0.3536"},

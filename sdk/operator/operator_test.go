@@ -449,15 +449,16 @@ func TestBlurSpectrumKinds(t *testing.T) {
 		k          *sdk.Tensor
 		attenuates bool
 		pass       [2]float64 // PassShare(0.1) lies in [pass[0], pass[1]]
+		areal      bool       // Compactness() ≥ 5
 	}{
-		{"gaussian σ=3, radius 12", kernel(25, func(i, j int) float64 { return math.Exp(-float64(i*i+j*j) / 18) }), true, [2]float64{0.02, 0.06}},
-		{"gaussian σ=1", kernel(7, func(i, j int) float64 { return math.Exp(-float64(i*i+j*j) / 2) }), true, [2]float64{0.3, 0.45}},
-		{"delta", kernel(1, func(int, int) float64 { return 1 }), true, [2]float64{1, 1}},
-		{"horizontal motion, 9 px", kernel(9, func(i, j int) float64 { return one(i == 0) }), false, [2]float64{0.5, 0.75}},
-		{"diagonal motion, 5 px", kernel(9, func(i, j int) float64 { return one(i == j && i >= 0) }), false, [2]float64{0.7, 0.9}},
-		{"L-shaped shake", kernel(9, func(i, j int) float64 { return one(i == 0 && j >= 0 || j == 0 && i >= 0) }), false, [2]float64{0.6, 0.85}},
-		{"disk, radius 4", kernel(9, func(i, j int) float64 { return one(i*i+j*j <= 16) }), false, [2]float64{0.1, 0.22}},
-		{"box 7×7", kernel(7, func(int, int) float64 { return 1 }), false, [2]float64{0.12, 0.25}},
+		{"gaussian σ=3, radius 12", kernel(25, func(i, j int) float64 { return math.Exp(-float64(i*i+j*j) / 18) }), true, [2]float64{0.02, 0.06}, true},
+		{"gaussian σ=1", kernel(7, func(i, j int) float64 { return math.Exp(-float64(i*i+j*j) / 2) }), true, [2]float64{0.3, 0.45}, true},
+		{"delta", kernel(1, func(int, int) float64 { return 1 }), true, [2]float64{1, 1}, true},
+		{"horizontal motion, 9 px", kernel(9, func(i, j int) float64 { return one(i == 0) }), false, [2]float64{0.5, 0.75}, false},
+		{"diagonal motion, 5 px", kernel(9, func(i, j int) float64 { return one(i == j && i >= 0) }), false, [2]float64{0.7, 0.9}, false},
+		{"L-shaped shake", kernel(9, func(i, j int) float64 { return one(i == 0 && j >= 0 || j == 0 && i >= 0) }), false, [2]float64{0.6, 0.85}, false},
+		{"disk, radius 4", kernel(9, func(i, j int) float64 { return one(i*i+j*j <= 16) }), false, [2]float64{0.1, 0.22}, true},
+		{"box 7×7", kernel(7, func(int, int) float64 { return 1 }), false, [2]float64{0.12, 0.25}, true},
 	} {
 		b, err := NewBlur(tc.k, 64, 48)
 		if err != nil {
@@ -468,6 +469,9 @@ func TestBlurSpectrumKinds(t *testing.T) {
 		}
 		if got := b.PassShare(0.1); got < tc.pass[0] || got > tc.pass[1] {
 			t.Errorf("%s: PassShare(0.1) = %.3f, want it in [%g, %g]", tc.name, got, tc.pass[0], tc.pass[1])
+		}
+		if got := b.Compactness(); got >= 5 != tc.areal {
+			t.Errorf("%s: Compactness() = %.2f, want it %s 5", tc.name, got, map[bool]string{true: "≥", false: "<"}[tc.areal])
 		}
 	}
 }
