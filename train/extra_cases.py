@@ -28,7 +28,9 @@ after the first) CASES/deblur_disk2 (radius 2, index 17), CASES/deblur_line7
 (7 pixels, horizontal, index 18) and CASES/deblur_gauss1,
 CASES/deblur_gauss2 and CASES/deblur_gauss25 (Gaussians of std 1.5, 2 and
 2.5, indices 19 to 21), CASES/deblur_line21 (21 pixels at 45°, index 22)
-and CASES/deblur_line5 (5 pixels at 60°, index 23), all at σ = 2.55.
+and CASES/deblur_line5 (5 pixels at 60°, index 23), CASES/deblur_line31 (31
+pixels at 10°, index 24), all at σ = 2.55, and CASES/deblur_line25_high (25
+pixels at 100°, σ = 6.375, index 25).
 """
 import argparse
 import json
@@ -74,6 +76,8 @@ def main():
         make_disk_task(mc, a.out, "deblur_gauss25", 21, 0, 2.55, mc.gauss_kernel(2.5, 10), "gaussian std 2.5 radius 10")
         make_disk_task(mc, a.out, "deblur_line21", 22, 0, 2.55, line_kernel(21, 45), "line length 21 at 45 degrees")
         make_disk_task(mc, a.out, "deblur_line5", 23, 0, 2.55, line_kernel(5, 60), "line length 5 at 60 degrees")
+        make_disk_task(mc, a.out, "deblur_line31", 24, 0, 2.55, line_kernel(31, 10), "line length 31 at 10 degrees")
+        make_disk_task(mc, a.out, "deblur_line25_high", 25, 0, 6.375, line_kernel(25, 100), "line length 25 at 100 degrees")
         return
     mc.TASKS["denoise15"] = dict(idx=6, kind="denoise", sigma=15.0)
     mc.make_task("denoise15")

@@ -144,13 +144,16 @@ func Gaussian(std float64) ([][]float64, error) {
 // Disk is a defocus blur: a uniform disk of the given radius in pixels,
 // each tap weighted by the share of its pixel inside the circle (sampled
 // 16×16 within the pixel), normalised; side 2·⌈radius − 0.5⌉+1, radius in
-// (0, 100]. Radius 4 gives a 9×9 kernel.
+// (0, 100]. Radius 4 gives a 9×9 kernel; under 0.5, a single tap.
 func Disk(radius float64) ([][]float64, error) {
 	if !(radius > 0) || radius > 100 {
 		return nil, fmt.Errorf("disk blur radius %g is outside (0, 100]", radius)
 	}
 	const sub = 16
-	n := max(0, int(math.Ceil(radius-0.5)))
+	n := int(math.Ceil(radius - 0.5))
+	if n == 0 { // within its pixel: no blur
+		return [][]float64{{1}}, nil
+	}
 	k := square(2*n + 1)
 	for i := -n; i <= n; i++ {
 		for j := -n; j <= n; j++ {
@@ -226,7 +229,6 @@ const ShortcutHelp = "gaussian:STD, disk:RADIUS or motion:LENGTH[@ANGLE]"
 // camera motion, ANGLE in degrees, 0 if left out), all in pixels.
 func Shortcut(s string) ([][]float64, error) {
 	kind, arg, _ := strings.Cut(s, ":")
-	bad := fmt.Errorf("%q is not a blur shortcut: want %s, e.g. disk:4", s, ShortcutHelp)
 	number := func(v string) (float64, bool) {
 		f, err := strconv.ParseFloat(v, 64)
 		return f, err == nil
@@ -253,5 +255,5 @@ func Shortcut(s string) ([][]float64, error) {
 			return Line(length, angle)
 		}
 	}
-	return nil, bad
+	return nil, fmt.Errorf("%q is not a blur shortcut: want %s, e.g. disk:4", s, ShortcutHelp)
 }

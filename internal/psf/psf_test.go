@@ -184,6 +184,8 @@ func TestShapes(t *testing.T) {
 		{"gaussian:1.5", 11, 11, 0},
 		{"disk:4", 9, 9, 1 / (math.Pi * 16)},
 		{"disk:0.5", 1, 1, 1},
+		{"disk:0.1", 1, 1, 1},
+		{"motion:0.4", 1, 1, 1},
 		{"disk:6", 13, 13, 1 / (math.Pi * 36)},
 		{"motion:7", 1, 7, 1.0 / 7},
 		{"motion:7@0", 1, 7, 1.0 / 7},
