@@ -19,18 +19,21 @@ uniform disk of radius 4 (antialiased, 9×9) at σ = 2.55 and 6.375, and
 CASES/deblur_disk6 (index 11), radius 6 (13×13) at σ = 2.55.
 
 With --defocus it writes only kernels held out from that tuning, to check
-a rule found on the crosses: CASES/deblur_disk3 and CASES/deblur_disk8
-(disks of radius 3 and 8 at σ = 2.55, indices 12 and 13),
-CASES/deblur_disk6_high (radius 6 at σ = 6.375, index 14), CASES/deblur_box
-(a uniform 7×7 box at σ = 2.55, index 15) and CASES/deblur_line (a straight
-motion blur 11 pixels long at 30°, index 16), and (a second check, written
-after the first) CASES/deblur_disk2 (radius 2, index 17), CASES/deblur_line7
-(7 pixels, horizontal, index 18) and CASES/deblur_gauss1,
-CASES/deblur_gauss2 and CASES/deblur_gauss25 (Gaussians of std 1.5, 2 and
-2.5, indices 19 to 21), CASES/deblur_line21 (21 pixels at 45°, index 22)
-and CASES/deblur_line5 (5 pixels at 60°, index 23), CASES/deblur_line31 (31
-pixels at 10°, index 24), all at σ = 2.55, and CASES/deblur_line25_high (25
-pixels at 100°, σ = 6.375, index 25).
+the rules found on the crosses (68 cases each, σ = 2.55 unless noted; the
+task index in parentheses):
+
+    deblur_disk2, deblur_disk3, deblur_disk8   disks of radius 2, 3, 8 (17, 12, 13)
+    deblur_disk6_high                          disk of radius 6, σ = 6.375 (14)
+    deblur_box                                 uniform 7×7 box (15)
+    deblur_gauss1, deblur_gauss2, deblur_gauss25   Gaussians of std 1.5, 2, 2.5 (19–21)
+    deblur_line, deblur_line7, deblur_line5    straight motion: 11 px at 30°, 7 px at 0°, 5 px at 60° (16, 18, 23)
+    deblur_line21, deblur_line31               21 px at 45°, 31 px at 10° (22, 24)
+    deblur_line25_high                         25 px at 100°, σ = 6.375 (25)
+
+They were added in rounds, each after the rule before it had been checked,
+so only the first round (disks of radius 3 and 8, radius 6 at σ = 6.375,
+the box, the 11-pixel line) checked a rule it had not shaped (README:
+deblurring's λ).
 """
 import argparse
 import json
