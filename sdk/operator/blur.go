@@ -178,7 +178,7 @@ func spectrumFor(kernel *sdk.Tensor, sum float64, gh, gw int) *spectrum {
 // detail gradually and keeps the sign of every frequency; motion and
 // defocus kernels have notches and sign changes (motion's spectrum is
 // complex). Restoration presets weigh the measurement differently for the
-// kinds (host: deblurring's λ; see also PassShare).
+// kinds (host: deblurring's λ; see also PassShare and Compactness).
 func (b *Blur) Attenuates() bool {
 	for _, k := range b.kf {
 		if real(k) < -0.01 || imag(k) > 0.01 || imag(k) < -0.01 {
