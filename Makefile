@@ -103,6 +103,7 @@ FUZZTIME ?=
 fuzz:
 	$(GO) test ./internal/imageio -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(or $(FUZZTIME),1500x)
 	$(GO) test ./internal/psf -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),1500000x)
+	$(GO) test ./internal/psf -run '^$$' -fuzz '^FuzzShortcut$$' -fuzztime $(or $(FUZZTIME),200000x)
 	$(GO) test ./sdk -run '^$$' -fuzz '^FuzzTensorFromPB$$' -fuzztime $(or $(FUZZTIME),200000x)
 	$(GO) test ./sdk -run '^$$' -fuzz '^FuzzOperatorFromPB$$' -fuzztime $(or $(FUZZTIME),150000x)
 	$(GO) test ./host -run '^$$' -fuzz '^FuzzParseModelInfo$$' -fuzztime $(or $(FUZZTIME),150000x)

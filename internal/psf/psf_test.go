@@ -245,3 +245,36 @@ func ExampleShortcut() {
 	// [[0.2 0.2 0.2 0.2 0.2]]
 	// "disk" is not a blur shortcut: want gaussian:STD, disk:RADIUS or motion:LENGTH[@ANGLE], e.g. disk:4
 }
+
+// FuzzShortcut: whatever --blur a user types, Shortcut refuses it or
+// returns a kernel within MaxSide, of finite non-negative weights that sum
+// to 1.
+func FuzzShortcut(f *testing.F) {
+	for _, s := range []string{"gaussian:3", "disk:4", "motion:11@30", "motion:255", "disk:100", "motion:7@-90", "disk:1e-300"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := Shortcut(s)
+		if err != nil {
+			return
+		}
+		if len(k) == 0 || len(k) > MaxSide || len(k[0]) == 0 || len(k[0]) > MaxSide {
+			t.Fatalf("%q: a kernel of %d rows, the first of %d", s, len(k), len(k[0]))
+		}
+		sum := 0.0
+		for _, row := range k {
+			if len(row) != len(k[0]) {
+				t.Fatalf("%q: a ragged kernel", s)
+			}
+			for _, v := range row {
+				if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("%q: the weight %g", s, v)
+				}
+				sum += v
+			}
+		}
+		if math.Abs(sum-1) > 1e-9 {
+			t.Fatalf("%q: sums to %g", s, sum)
+		}
+	})
+}
