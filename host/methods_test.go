@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"image"
-	"math"
 	"strings"
 	"testing"
 
 	"github.com/restorekit/restore/internal/psf"
 	"github.com/restorekit/restore/plugins/guidance"
 	"github.com/restorekit/restore/plugins/solvers"
-	"github.com/restorekit/restore/sdk"
 
 	"github.com/restorekit/restore/sdk/operator"
 )
@@ -226,47 +224,24 @@ func TestSuperResolution(t *testing.T) {
 // TestDeblurLambda: the dpir deblurring preset scales its λ for the kernel
 // and the noise, and a λ the request sets is used as given.
 func TestDeblurLambda(t *testing.T) {
-	gauss := sdk.NewTensor(1, 25, 25)
-	narrow := sdk.NewTensor(1, 13, 13) // a Gaussian of std 1.5
-	motion := sdk.NewTensor(1, 9, 9)
-	disk := sdk.NewTensor(1, 9, 9)
-	for i := range 25 {
-		for j := range 25 {
-			gauss.Data[i*25+j] = float32(math.Exp(-float64((i-12)*(i-12)+(j-12)*(j-12)) / 18))
-		}
-	}
-	for i := range 13 {
-		for j := range 13 {
-			narrow.Data[i*13+j] = float32(math.Exp(-float64((i-6)*(i-6)+(j-6)*(j-6)) / 4.5))
-		}
-	}
-	for j := 4; j < 9; j++ {
-		motion.Data[4*9+j] = 1 // one-sided: a complex spectrum
-	}
-	for i := range 9 {
-		for j := range 9 {
-			if (i-4)*(i-4)+(j-4)*(j-4) <= 16 {
-				disk.Data[i*9+j] = 1 // radius 4: defocus
-			}
-		}
-	}
-	fromRows := func(rows [][]float64) *sdk.Tensor {
-		k := sdk.NewTensor(1, len(rows), len(rows[0]))
-		for i, row := range rows {
-			for j, v := range row {
-				k.Data[i*len(row)+j] = float32(v)
-			}
+	kernel := func(k [][]float64, err error) [][]float64 {
+		if err != nil {
+			t.Fatal(err)
 		}
 		return k
 	}
-	shake := fromRows(readKernelText(t, fixtures+"/kernels/motion15.txt"))
-	line, err := psf.Line(21, 45)
-	if err != nil {
-		t.Fatal(err)
-	}
-	long := fromRows(line) // passes under a third of the spectrum, as a disk does, but is motion
-	opOf := func(k *sdk.Tensor) operator.Operator {
-		op, err := operator.NewBlur(k, 48, 40)
+	gauss := kernel(psf.Gaussian(3))
+	narrow := kernel(psf.Gaussian(1.5))
+	motion := [][]float64{{0, 0, 0, 0, 1, 1, 1, 1, 1}} // one-sided: a complex spectrum
+	shake := readKernelText(t, fixtures+"/kernels/motion15.txt")
+	long := kernel(psf.Line(21, 45)) // passes under a third of the spectrum, as a disk does, but is motion
+	disk := kernel(psf.Disk(4))
+	opOf := func(k [][]float64) operator.Operator {
+		spec, _, err := problemOperator(Request{Task: Deblur, Kernel: k}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op, err := operator.NewBlur(spec.Kernel, 48, 40)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +253,7 @@ func TestDeblurLambda(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		kernel *sdk.Tensor
+		kernel [][]float64
 		sigma8 float64
 		want   string
 	}{
@@ -325,12 +300,9 @@ func TestDeblurLambda(t *testing.T) {
 func TestDeblurStartSigma(t *testing.T) {
 	h := openHost(t, Config{})
 	img := crop(readPNG(t, fixtures+"/images/flower.png"), 40, 32)
-	gauss := make([][]float64, 9)
-	for i := range gauss {
-		gauss[i] = make([]float64, 9)
-		for j := range gauss[i] {
-			gauss[i][j] = math.Exp(-float64((i-4)*(i-4)+(j-4)*(j-4)) / 4.5) // std 1.5
-		}
+	gauss, err := psf.Gaussian(1.5)
+	if err != nil {
+		t.Fatal(err)
 	}
 	motion := [][]float64{{0, 0, 1, 1, 1}} // one-sided: a complex spectrum
 	for _, tc := range []struct {

@@ -211,10 +211,11 @@ func (b *Blur) PassShare(level float64) float64 {
 // Compactness is the kernel's effective area, 1/Σk², over its spread,
 // Σk·|x − x̄|² (the trace of its covariance, in pixels²), for the kernel
 // normalised to sum 1: a measure of its shape, not its size. Kernels that
-// spread over an area come near 2π (disks of radius 1 to 8: 6.5–7.0; square
-// boxes 6.1–6.8; round Gaussians 6.3); kernels that spread along a path, as
-// camera motion does, stay well under it (straight lines 0.4–2.8, Levin et
-// al.'s eight camera-shake kernels 0.4–4.3). A single tap, with no spread,
+// spread over an area come near 2π (antialiased disks of radius 1 to 8:
+// 6.5–7.0, a hard-edged one of radius 4 6.25; square boxes 6.1–6.8; round
+// Gaussians 6.3); kernels that spread along a path, as camera motion does,
+// stay well under it (straight lines 0.4–2.8, Levin et al.'s eight
+// camera-shake kernels 0.4–4.3). A single tap, with no spread,
 // gives +Inf.
 func (b *Blur) Compactness() float64 {
 	k, kw := b.spec.kernel, b.spec.kw

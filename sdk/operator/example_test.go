@@ -40,3 +40,40 @@ func ExampleForProblem() {
 	// A⁺y: tensor 3x48x64 A A⁺y: tensor 3x12x16 matches y: true
 	// prox: tensor 3x48x64
 }
+
+// Compactness tells a kernel spread over an area (defocus) from one spread
+// along a path (motion); PassShare says how much of the detail passes.
+func ExampleBlur_Compactness() {
+	kernel := func(n int, f func(i, j int) bool) *sdk.Tensor {
+		k := sdk.NewTensor(1, n, n)
+		for i := range n {
+			for j := range n {
+				if f(i-n/2, j-n/2) {
+					k.Data[i*n+j] = 1
+				}
+			}
+		}
+		return k
+	}
+	for _, c := range []struct {
+		name string
+		k    *sdk.Tensor
+	}{
+		{"disk, radius 4", kernel(9, func(i, j int) bool { return i*i+j*j <= 16 })},
+		{"7×7 box", kernel(7, func(int, int) bool { return true })},
+		{"horizontal line, 9 px", kernel(9, func(i, _ int) bool { return i == 0 })},
+		{"L-shaped shake", kernel(9, func(i, j int) bool { return i == 0 && j >= 0 || j == 0 && i >= 0 })},
+	} {
+		b, err := operator.NewBlur(c.k, 256, 256)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%-22s compactness %.2f, passes %.2f\n", c.name, b.Compactness(), b.PassShare(0.1))
+	}
+	// Output:
+	// disk, radius 4         compactness 6.25, passes 0.16
+	// 7×7 box                compactness 6.12, passes 0.18
+	// horizontal line, 9 px  compactness 1.35, passes 0.60
+	// L-shaped shake         compactness 2.14, passes 0.74
+}
