@@ -224,26 +224,26 @@ func methodSetting(name string, task Task) (string, Setting, error) {
 // apply to their λ, for the operator and the noise level σ (8-bit units).
 // Measured with dpir on all 68 CBSD68 images of each cross of kernel and
 // noise (train/extra_cases.py --cross; 8 evaluations, each kind at its
-// start σ of deblurStartSigma; λ 0.25 / 0.35 / 0.5 / 1, dB):
+// start σ of deblurStartSigma; λ 0.25 / 0.35 / 0.5 / 0.7 / 1, dB):
 //
-//	Levin kernels, σ 2.55 (deblur_levin):            26.97 /   -   / 29.77 / 29.94
-//	Levin kernels, σ 6.375:                          23.69 /   -   / 28.11 / 27.22
-//	Gaussian σ = 3 kernel, σ 6.375 (deblur_gauss):   25.11 /   -   / 25.00 / 24.80
-//	Gaussian σ = 3 kernel, σ 2.55:                   25.72 /   -   / 25.59 / 25.40
-//	disk of radius 4, σ 2.55:                          -   /   -   / 28.41 / 27.26
-//	disk of radius 4, σ 6.375:                       26.13 / 26.48 / 26.01 /   -
-//	disk of radius 6, σ 2.55:                          -   /   -   / 25.79 / 25.48
+//	Levin kernels, σ 2.55 (deblur_levin):            26.97 /   -   / 29.77 / 30.09 / 29.94 (0.6: 30.01, 0.85: 30.06)
+//	Levin kernels, σ 6.375:                          23.69 / 26.27 / 28.11 / 27.83 / 27.22 (0.6: 28.04)
+//	Gaussian σ = 3 kernel, σ 6.375 (deblur_gauss):   25.11 /   -   / 25.00 /   -   / 24.80
+//	Gaussian σ = 3 kernel, σ 2.55:                   25.72 /   -   / 25.59 /   -   / 25.40
+//	disk of radius 4, σ 2.55:                          -   /   -   / 28.41 /   -   / 27.26
+//	disk of radius 4, σ 6.375:                       26.13 / 26.48 / 26.01 /   -   /   -
+//	disk of radius 6, σ 2.55:                          -   /   -   / 25.79 /   -   / 25.48
 //
 // A kernel that only attenuates (operator.Blur.Attenuates) and passes
 // little of the spectrum (operator.Blur.PassShare(0.1) under 1/8: a
 // Gaussian of std 2 or more) wants a small λ, trusting the measurement,
 // whatever the noise. A motion blur (a kernel spread along a path:
-// operator.Blur.Compactness under 5) needs the prior more, the more so
-// the noisier the photo: 1 up to σ = 2.55, falling as a power of σ (−0.76)
-// to 0.5 at σ = 6.375 and held there. Kernels spread over an area
-// (Compactness 5 or more: defocus disks, boxes, narrower Gaussians) sit
-// between: half the motion blur's factor at σ 2.55, falling as its square
-// root. Checked on kernels the rule was not set on
+// operator.Blur.Compactness under 5) needs the prior more: 0.7 up to σ =
+// 2.55 (session 10 had 1, on a coarser grid), falling as a power of σ to
+// 0.5 at σ = 6.375 and held there. Kernels spread over an area
+// (Compactness 5 or more: defocus disks, boxes, narrower Gaussians) get
+// half the square root of the noise factor (1 up to σ 2.55, 0.5 from
+// 6.375): 0.5 and 0.35. Checked on kernels the rule was not set on
 // (train/extra_cases.py --defocus, σ 2.55 but the fourth; the rule before
 // this one gave λ 1 to all but the Gaussians and the fourth, 0.5):
 //
@@ -252,23 +252,30 @@ func methodSetting(name string, task Task) (string, Setting, error) {
 //	disk of radius 6, σ 6.375: 24.65 → 24.90 dB (λ 0.35)
 //	Gaussian of std 1.5:       28.53 → 29.23 dB (λ 0.5; 1: 28.81; PassShare 0.16)
 //	Gaussian of std 2 / 2.5:   27.53 / 26.50 dB at λ 0.25 (0.5: 27.44 / 26.34; PassShare 0.09 / 0.06)
-//	straight lines (the motion kind, λ 1), PSNR at λ 0.5 / 0.7 / 1:
-//	  11 px at 30°: 27.48 /   -   / 28.20
-//	  21 px at 45°: 21.83 / 22.65 / 23.32 (1.5: 23.86, 2.5: 24.22)
-//	   5 px at 60°: 31.68 / 32.08 / 32.05
-//	   7 px at 0°:  32.85 /   -   / 32.53
 //
-// So the motion kind's best λ grows with the blur's strength. Scaling it by
-// 0.55 / PassShare(0.1) (held within [0.5, 3]) gave the 21-pixel line 24.11
-// dB and the 7-pixel one 32.83, but Levin's kernels 29.90 (from 29.94) and,
-// at σ 6.375, 27.80 (from 28.11); scaling only below 0.4 (by 0.4 /
-// PassShare), checked on two more lines: 31 pixels at 10° 24.32 → 24.39
-// dB, 25 at 100° at σ 6.375 24.60 → 24.37. Neither taken.
+// Straight lines one pixel thin (what --blur motion:L@A draws; minor
+// width under thinLine) are another matter: their best λ grows with the
+// rows or columns they step across (the smaller of operator.Blur.
+// AxisWidths), not with their length. Session 11 swept λ on the first 20
+// images of eleven lines (train/extra_cases.py --defocus and --motion; σ
+// 2.55, best λ): 7 px at 0° 0.7 (33.25 dB; 1: 32.87), 25 px at 0° ≤ 0.7
+// (27.50; 1: 27.01), 5 at 60° and 9 at 110° (2.7 and 3 steps) 0.7–1, 11
+// at 30°, 15 at 70°, 31 at 10° (5.1–5.6 steps) 1–1.5, 17 at 135° and 35
+// at 160° (12 steps) 2.3 / 3.2 or more, 21 at 45° (14.9 steps) 4 or more
+// (24.47; 1: 23.23). So at σ 2.55 a thin line gets 0.7 · 2^(steps/6),
+// and the boost fades to none at σ 6.375, where two lines of 4.5 steps
+// (25 px at 100°, 13 at 20°) wanted 0.35–0.5 like Levin's kernels. On six
+// lines held out from that fit (--motion's second round, first 20 images,
+// session 10's λ → this rule's): 19 px at 25° 25.82 → 25.88, 13 at 45°
+// 27.46 → 27.39, 41 at 5° 23.25 → 23.33, 27 at 120° 22.69 → 23.76, 11 at
+// 90° 30.44 → 30.98, 21 at 150° at σ 4 25.00 → 24.93 dB.
 func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
-	motion := 1.0
+	noise := 1.0 // falls from 1 at σ 2.55 to 0.5 at 6.375, and no further
 	if sigma8 > 2.55 {
-		motion = math.Max(0.5, math.Pow(2.55/sigma8, math.Log(2)/math.Log(6.375/2.55)))
+		noise = math.Max(0.5, math.Pow(2.55/sigma8, math.Log(2)/math.Log(6.375/2.55)))
 	}
+	// A motion blur's λ: 0.7 at σ 2.55, 0.5 at 6.375.
+	motion := 0.7 * math.Pow(noise, math.Log(0.7/0.5)/math.Log(2))
 	b, ok := op.(*operator.Blur)
 	if !ok {
 		return motion
@@ -277,10 +284,23 @@ func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
 	case b.Attenuates() && b.PassShare(0.1) < 1.0/8:
 		return 0.25
 	case b.Compactness() >= 5:
-		return 0.5 * math.Sqrt(motion)
+		return 0.5 * math.Sqrt(noise)
+	}
+	if _, minor := b.Widths(); minor < thinLine {
+		// A thin straight line: twice the λ for every 6 rows or columns
+		// it steps across, at σ 2.55 and below, fading to none at 6.375.
+		x, y := b.AxisWidths()
+		fade := math.Min(1, math.Max(0, math.Log(6.375/sigma8)/math.Log(6.375/2.55)))
+		motion *= math.Pow(2, math.Min(x, y)/6*fade)
 	}
 	return motion
 }
+
+// thinLine is the minor width (operator.Blur.Widths) under which a motion
+// blur is a straight line one pixel thin, as `--blur motion:L@A` draws
+// one: about 1 at any angle, where Levin et al.'s camera shakes are 3.5 or
+// more.
+const thinLine = 2
 
 // startSigma is the setting's start σ for the task and its operator
 // (deblurStartSigma's when the setting adapts it).

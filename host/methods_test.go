@@ -232,9 +232,10 @@ func TestDeblurLambda(t *testing.T) {
 	}
 	gauss := kernel(psf.Gaussian(3))
 	narrow := kernel(psf.Gaussian(1.5))
-	motion := [][]float64{{0, 0, 0, 0, 1, 1, 1, 1, 1}} // one-sided: a complex spectrum
+	motion := [][]float64{{0, 0, 0, 0, 1, 1, 1, 1, 1}} // one-sided: a complex spectrum; a line along a row, no steps
 	shake := readKernelText(t, fixtures+"/kernels/motion15.txt")
-	long := kernel(psf.Line(21, 45)) // passes under a third of the spectrum, as a disk does, but is motion
+	long := kernel(psf.Line(21, 45))    // passes under a third of the spectrum, as a disk does, but is motion
+	oblique := kernel(psf.Line(31, 10)) // steps across 5.5 rows
 	disk := kernel(psf.Disk(4))
 	opOf := func(k [][]float64) operator.Operator {
 		spec, _, err := problemOperator(Request{Task: Deblur, Kernel: k}, nil)
@@ -261,13 +262,17 @@ func TestDeblurLambda(t *testing.T) {
 		{"gaussian, clean", gauss, 0, "0.25"},
 		{"narrow gaussian, σ 2.55", narrow, 2.55, "0.5"},
 		{"narrow gaussian, σ 6.375", narrow, 6.375, "0.3536"},
-		{"motion, σ 2.55", motion, 2.55, "1"},
-		{"motion, noiseless", motion, 0, "1"},
+		{"motion, σ 2.55", motion, 2.55, "0.7"},
+		{"motion, noiseless", motion, 0, "0.7"},
 		{"motion, σ 6.375", motion, 6.375, "0.5"},
-		{"motion, σ 4", motion, 4, "0.7114"},
+		{"motion, σ 4", motion, 4, "0.5933"},
 		{"motion, σ 25", motion, 25, "0.5"},
-		{"camera shake, σ 2.55", shake, 2.55, "1"},
-		{"long straight motion, σ 2.55", long, 2.55, "1"},
+		{"camera shake, σ 2.55", shake, 2.55, "0.7"},
+		{"camera shake, σ 6.375", shake, 6.375, "0.5"},
+		{"diagonal line, σ 2.55", long, 2.55, "3.89"},  // 0.7 · 2^(14.85/6)
+		{"diagonal line, σ 6.375", long, 6.375, "0.5"}, // the boost has faded
+		{"diagonal line, σ 4", long, 4, "1.42"},        // half faded
+		{"oblique line, σ 2.55", oblique, 2.55, "1.318"},
 		{"disk, σ 2.55", disk, 2.55, "0.5"},
 		{"disk, noiseless", disk, 0, "0.5"},
 		{"disk, σ 6.375", disk, 6.375, "0.3536"},

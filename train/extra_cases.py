@@ -30,7 +30,23 @@ task index in parentheses):
     deblur_line21, deblur_line31               21 px at 45°, 31 px at 10° (22, 24)
     deblur_line25_high                         25 px at 100°, σ = 6.375 (25)
 
-They were added in rounds, each after the rule before it had been checked,
+With --motion it writes straight-motion kernels held out from session 11's
+motion-λ rule (68 cases each; task indices 26–31): deblur_line15_70 (15 px
+at 70°), deblur_line25_0 (25 px at 0°), deblur_line17_135 (17 px at 135°),
+deblur_line35_160 (35 px at 160°), deblur_line13_high (13 px at 20°, σ =
+6.375) and deblur_line9_110 (9 px at 110°).
+
+Its second round (indices 32–37), held out from the rule the first shaped:
+deblur_line19_25, deblur_line13_45, deblur_line41_5, deblur_line27_120,
+deblur_line11_90 (length_angle, σ = 2.55) and deblur_line21_150_mid (21 px
+at 150°, σ = 4).
+
+With --shake it writes random camera shakes (shake_kernel: eight seeded
+trajectories of 13–27 px, image i blurred by the (i mod 8 + 1)-th, as
+make_cases.py does with Levin's): deblur_shake (σ = 2.55, index 38) and
+deblur_shake_high (σ = 6.375, index 39).
+
+The --defocus kernels were added in rounds, each after the rule before it had been checked,
 so only the first round (disks of radius 3 and 8, radius 6 at σ = 6.375,
 the box, the 11-pixel line) checked a rule it had not shaped (README:
 deblurring's λ).
@@ -51,6 +67,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--cross", action="store_true", help="write only the deblurring crosses (see above)")
     ap.add_argument("--defocus", action="store_true", help="write only the held-out deblurring kernels (see above)")
+    ap.add_argument("--motion", action="store_true", help="write only the held-out straight-motion kernels (see above)")
+    ap.add_argument("--shake", action="store_true", help="write only the random camera-shake kernels (see above)")
     a = ap.parse_args()
     sys.path.insert(0, a.bench)
     import make_cases as mc  # noqa: E402
@@ -82,6 +100,29 @@ def main():
         make_disk_task(mc, a.out, "deblur_line31", 24, 0, 2.55, line_kernel(31, 10), "line length 31 at 10 degrees")
         make_disk_task(mc, a.out, "deblur_line25_high", 25, 0, 6.375, line_kernel(25, 100), "line length 25 at 100 degrees")
         return
+    if a.shake:
+        levin = mc.levin_kernel
+        mc.levin_kernel = lambda n: shake_kernel(n)
+        try:
+            for task, idx, sigma in (("deblur_shake", 38, 2.55), ("deblur_shake_high", 39, 6.375)):
+                mc.TASKS[task] = dict(idx=idx, kind="deblur", kernel="levin", sigma=sigma)
+                mc.make_task(task)
+                path = os.path.join(a.out, task, "manifest.json")
+                with open(path) as f:
+                    manifest = json.load(f)
+                manifest["params"] = dict(kind="deblur", kernel="random camera shake (train/extra_cases.py shake_kernel)", sigma=sigma)
+                for c in manifest["cases"]:
+                    c["kernel_source"] = c["kernel_source"].replace("levin09/levin_k", "shake")
+                with open(path, "w") as f:
+                    json.dump(manifest, f, indent=1)
+        finally:
+            mc.levin_kernel = levin
+        return
+    if a.motion:
+        for task, idx, length, degrees, sigma in MOTION:
+            make_disk_task(mc, a.out, task, idx, 0, sigma, line_kernel(length, degrees),
+                           f"line length {length} at {degrees} degrees")
+        return
     mc.TASKS["denoise15"] = dict(idx=6, kind="denoise", sigma=15.0)
     mc.make_task("denoise15")
     for scale in (2, 4):
@@ -105,6 +146,52 @@ def main():
         with open(os.path.join(out_dir, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=1)
         print(f"{task}: {len(cases)} cases")
+
+
+# The straight-motion kernels --motion writes: task, index, length (pixels),
+# angle (degrees), σ (8-bit).
+MOTION = [
+    ("deblur_line15_70", 26, 15, 70, 2.55),
+    ("deblur_line25_0", 27, 25, 0, 2.55),
+    ("deblur_line17_135", 28, 17, 135, 2.55),
+    ("deblur_line35_160", 29, 35, 160, 2.55),
+    ("deblur_line13_high", 30, 13, 20, 6.375),
+    ("deblur_line9_110", 31, 9, 110, 2.55),
+    # second round, held out from the rule the first round shaped
+    ("deblur_line19_25", 32, 19, 25, 2.55),
+    ("deblur_line13_45", 33, 13, 45, 2.55),
+    ("deblur_line41_5", 34, 41, 5, 2.55),
+    ("deblur_line27_120", 35, 27, 120, 2.55),
+    ("deblur_line11_90", 36, 11, 90, 2.55),
+    ("deblur_line21_150_mid", 37, 21, 150, 4.0),
+]
+
+
+def shake_kernel(n, size=(13, 17, 21, 25, 15, 19, 23, 27)):
+    """The n-th (1–8) random camera shake: a trajectory of 512 points whose
+    velocity turns and changes speed at random (in the manner of Boracchi
+    and Foi, 2012), scaled to fit size[n-1] pixels and splatted onto the
+    grid bilinearly. Seeded by n, so the kernels repeat."""
+    rng = np.random.default_rng(9100 + n)
+    v = np.exp(1j * rng.uniform(0, 2 * np.pi))
+    p = [0j]
+    for _ in range(511):
+        v = v * np.exp(1j * rng.normal(0, 0.25)) * (1 + rng.normal(0, 0.05))
+        v /= max(abs(v), 1e-9) / min(max(abs(v), 0.3), 1.5)
+        p.append(p[-1] + v)
+    p = np.array(p)
+    p -= (p.real.min() + p.real.max()) / 2 + 1j * (p.imag.min() + p.imag.max()) / 2
+    s = size[n - 1]
+    p *= (s - 2) / max(np.ptp(p.real), np.ptp(p.imag))
+    c = s // 2
+    k = np.zeros((s, s))
+    x, y = p.real + c, p.imag + c
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    fx, fy = x - x0, y - y0
+    for dy, wy in ((0, 1 - fy), (1, fy)):
+        for dx, wx in ((0, 1 - fx), (1, fx)):
+            np.add.at(k, (np.clip(y0 + dy, 0, s - 1), np.clip(x0 + dx, 0, s - 1)), wy * wx)
+    return k / k.sum()
 
 
 def disk_kernel(radius, supersample=16):

@@ -77,3 +77,42 @@ func ExampleBlur_Compactness() {
 	// horizontal line, 9 px  compactness 1.35, passes 0.60
 	// L-shaped shake         compactness 2.14, passes 0.74
 }
+
+// The widths tell a thin straight line from a shake or a disk, and the
+// axis widths count the rows a line steps across.
+func ExampleBlur_Widths() {
+	kernel := func(n int, f func(i, j int) bool) *sdk.Tensor {
+		k := sdk.NewTensor(1, n, n)
+		for i := range n {
+			for j := range n {
+				if f(i-n/2, j-n/2) {
+					k.Data[i*n+j] = 1
+				}
+			}
+		}
+		return k
+	}
+	for _, c := range []struct {
+		name string
+		k    *sdk.Tensor
+	}{
+		{"horizontal line, 9 px", kernel(9, func(i, _ int) bool { return i == 0 })},
+		{"diagonal, 9 taps", kernel(9, func(i, j int) bool { return i == j })},
+		{"L-shaped shake", kernel(9, func(i, j int) bool { return i == 0 && j >= 0 || j == 0 && i >= 0 })},
+		{"disk, radius 4", kernel(9, func(i, j int) bool { return i*i+j*j <= 16 })},
+	} {
+		b, err := operator.NewBlur(c.k, 256, 256)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		major, minor := b.Widths()
+		x, y := b.AxisWidths()
+		fmt.Printf("%-22s widths %.1f × %.1f, along the axes %.1f × %.1f\n", c.name, major, minor, x, y)
+	}
+	// Output:
+	// horizontal line, 9 px  widths 8.9 × 0.0, along the axes 8.9 × 0.0
+	// diagonal, 9 taps       widths 12.6 × 0.0, along the axes 8.9 × 8.9
+	// L-shaped shake         widths 6.3 × 3.2, along the axes 5.0 × 5.0
+	// disk, radius 4         widths 6.9 × 6.9, along the axes 6.9 × 6.9
+}
