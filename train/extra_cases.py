@@ -30,8 +30,9 @@ task index in parentheses):
     deblur_line21, deblur_line31               21 px at 45°, 31 px at 10° (22, 24)
     deblur_line25_high                         25 px at 100°, σ = 6.375 (25)
 
-With --motion it writes straight-motion kernels held out from session 11's
-motion-λ rule (68 cases each; task indices 26–31): deblur_line15_70 (15 px
+With --motion it writes straight-motion kernels in two rounds (68 cases
+each). The first (task indices 26–31) checked session 10's motion λ and,
+with --defocus's lines, then fitted session 11's thin-line rule: deblur_line15_70 (15 px
 at 70°), deblur_line25_0 (25 px at 0°), deblur_line17_135 (17 px at 135°),
 deblur_line35_160 (35 px at 160°), deblur_line13_high (13 px at 20°, σ =
 6.375) and deblur_line9_110 (9 px at 110°).
@@ -102,7 +103,7 @@ def main():
         return
     if a.shake:
         levin = mc.levin_kernel
-        mc.levin_kernel = lambda n: shake_kernel(n)
+        mc.levin_kernel = shake_kernel
         try:
             for task, idx, sigma in (("deblur_shake", 38, 2.55), ("deblur_shake_high", 39, 6.375)):
                 mc.TASKS[task] = dict(idx=idx, kind="deblur", kernel="levin", sigma=sigma)
