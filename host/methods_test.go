@@ -236,6 +236,15 @@ func TestDeblurLambda(t *testing.T) {
 	shake := readKernelText(t, fixtures+"/kernels/motion15.txt")
 	long := kernel(psf.Line(21, 45))    // passes under a third of the spectrum, as a disk does, but is motion
 	oblique := kernel(psf.Line(31, 10)) // steps across 5.5 rows
+	lshake := make([][]float64, 9)      // two strokes at right angles
+	for i := range lshake {
+		lshake[i] = make([]float64, 9)
+		for j := range lshake[i] {
+			if i == 4 && j >= 4 || j == 4 && i >= 4 {
+				lshake[i][j] = 1
+			}
+		}
+	}
 	disk := kernel(psf.Disk(4))
 	opOf := func(k [][]float64) operator.Operator {
 		spec, _, err := problemOperator(Request{Task: Deblur, Kernel: k}, nil)
@@ -267,8 +276,10 @@ func TestDeblurLambda(t *testing.T) {
 		{"motion, σ 6.375", motion, 6.375, "0.5"},
 		{"motion, σ 4", motion, 4, "0.5933"},
 		{"motion, σ 25", motion, 25, "0.5"},
-		{"camera shake, σ 2.55", shake, 2.55, "0.7"},
-		{"camera shake, σ 6.375", shake, 6.375, "0.5"},
+		{"thin stroke, σ 2.55", shake, 2.55, "1.137"}, // motion15: 4.2 steps
+		{"thin stroke, σ 6.375", shake, 6.375, "0.5"},
+		{"L-shaped shake, σ 2.55", lshake, 2.55, "0.7"}, // 3.2 across: not thin
+		{"L-shaped shake, σ 6.375", lshake, 6.375, "0.5"},
 		{"diagonal line, σ 2.55", long, 2.55, "3.89"},  // 0.7 · 2^(14.85/6)
 		{"diagonal line, σ 6.375", long, 6.375, "0.5"}, // the boost has faded
 		{"diagonal line, σ 4", long, 4, "1.42"},        // half faded
