@@ -80,7 +80,7 @@ func ExampleBlur_Compactness() {
 	// Output:
 	// disk, radius 4         compactness 6.25, passes 0.16, widths 6.9 × 6.9, along the axes 6.9 × 6.9
 	// 7×7 box                compactness 6.12, passes 0.18, widths 6.9 × 6.9, along the axes 6.9 × 6.9
-	// horizontal line, 9 px  compactness 1.35, passes 0.60, widths 8.9 × 0.0, along the axes 8.9 × 0.0
-	// diagonal, 9 taps       compactness 0.67, passes 0.60, widths 12.6 × 0.0, along the axes 8.9 × 8.9
+	// horizontal line, 9 px  compactness 1.35, passes 0.59, widths 8.9 × 0.0, along the axes 8.9 × 0.0
+	// diagonal, 9 taps       compactness 0.67, passes 0.59, widths 12.6 × 0.0, along the axes 8.9 × 8.9
 	// L-shaped shake         compactness 2.14, passes 0.74, widths 6.3 × 3.2, along the axes 5.0 × 5.0
 }

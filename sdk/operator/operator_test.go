@@ -507,3 +507,46 @@ func TestBlurProxRoutesAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestBlurProxDoesNotRingAcrossThePhoto: a photo bright at the top and dark
+// at the bottom meets itself, through the FFT's wrap-around, in the border
+// that Prox treats as part of the image. With a radius-6 disk on a 481-row
+// photo the old grid left 5 rows to fade from one reflection to the other:
+// the prox of the exact measurement rang at the disk's first zero ring,
+// 10-pixel bands down the whole photo (this test: 0.39 from the photo, in
+// model units [-1, 1]; with the fade of two kernel widths, under 0.02).
+func TestBlurProxDoesNotRingAcrossThePhoto(t *testing.T) {
+	const r = 6
+	k := sdk.NewTensor(1, 2*r+1, 2*r+1)
+	for i := range k.H {
+		for j := range k.W {
+			if (i-r)*(i-r)+(j-r)*(j-r) <= r*r {
+				k.Data[i*k.W+j] = 1
+			}
+		}
+	}
+	h, w := 481, 64
+	b, err := NewBlur(k, h, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := sdk.NewTensor(1, h, w)
+	for i := range x.Data {
+		x.Data[i] = 0.8 // bright sky
+		if i/w >= 200 {
+			x.Data[i] = -0.2 // dark water
+		}
+	}
+	y := b.Apply(x)
+	// an early step of deblurring: σ_y 0.02, λ 0.5 at σ 0.3
+	out := b.Prox(x, y, 0.02, 0.5/(0.3*0.3))
+	worst := 0.0
+	for i := range out.Data {
+		if row := i / w; row < 180 || row > 220 { // away from the edge itself
+			worst = max(worst, math.Abs(float64(out.Data[i]-x.Data[i])))
+		}
+	}
+	if worst > 0.02 {
+		t.Errorf("prox of the exact measurement is %.3f away from the photo away from its edge, want under 0.02", worst)
+	}
+}
