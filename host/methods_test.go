@@ -321,11 +321,22 @@ func TestDeblurStartSigma(t *testing.T) {
 		t.Fatal(err)
 	}
 	motion := [][]float64{{0, 0, 1, 1, 1}} // one-sided: a complex spectrum
+	disk, err := psf.Disk(6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := psf.Disk(2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name  string
 		req   Request
 		start float64
 	}{
+		{"strong defocus", Request{Task: Deblur, Kernel: disk}, 0.6},
+		{"strong defocus, noisy", Request{Task: Deblur, Kernel: disk, Noise: 6.375}, 0.3},
+		{"mild defocus", Request{Task: Deblur, Kernel: small}, 0.3},
 		{"gaussian", Request{Task: Deblur, Kernel: gauss}, 1},
 		{"motion", Request{Task: Deblur, Kernel: motion}, 0.3},
 		{"gaussian, asked for 0.5", Request{Task: Deblur, Kernel: gauss, StartSigma: 0.5}, 0.5},
@@ -335,7 +346,10 @@ func TestDeblurStartSigma(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req := tc.req
-			req.Image, req.Noise, req.Steps = img, 2.55, 1
+			req.Image, req.Steps = img, 1
+			if req.Noise == 0 {
+				req.Noise = 2.55
+			}
 			res, err := h.Restore(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)

@@ -254,7 +254,7 @@ func (h *Host) newSession(req Request) (*session, error) {
 
 	startSigma := req.StartSigma
 	if startSigma == 0 {
-		startSigma = def.startSigma(req.Task, op)
+		startSigma = def.startSigma(req.Task, op, s.res.Noise)
 	}
 	s.sigmaMin = math.Max(h.model.info.SigmaMin, 0.01)
 	s.sigmaStart = math.Min(math.Max(startSigmaFor(req.Task, s.sigmaY, startSigma), s.sigmaMin), h.model.info.SigmaMax)

@@ -47,6 +47,11 @@ trajectories of 13–27 px, image i blurred by the (i mod 8 + 1)-th, as
 make_cases.py does with Levin's): deblur_shake (σ = 2.55, index 38) and
 deblur_shake_high (σ = 6.375, index 39).
 
+With --disks it writes defocus kernels held out from session 11's start-σ
+rule: disks of radius 5 and 10 and an 11×11 box at σ = 2.55, and a disk
+of radius 5 at σ = 4 (deblur_disk5, deblur_disk10, deblur_box11,
+deblur_disk5_mid; indices 41–44).
+
 The --defocus kernels were added in rounds, each after the rule before it had been checked,
 so only the first round (disks of radius 3 and 8, radius 6 at σ = 6.375,
 the box, the 11-pixel line) checked a rule it had not shaped (README:
@@ -70,6 +75,7 @@ def main():
     ap.add_argument("--defocus", action="store_true", help="write only the held-out deblurring kernels (see above)")
     ap.add_argument("--motion", action="store_true", help="write only the held-out straight-motion kernels (see above)")
     ap.add_argument("--shake", action="store_true", help="write only the random camera-shake kernels (see above)")
+    ap.add_argument("--disks", action="store_true", help="write only the held-out defocus kernels for the start σ (see above)")
     a = ap.parse_args()
     sys.path.insert(0, a.bench)
     import make_cases as mc  # noqa: E402
@@ -100,6 +106,12 @@ def main():
         make_disk_task(mc, a.out, "deblur_line5", 23, 0, 2.55, line_kernel(5, 60), "line length 5 at 60 degrees")
         make_disk_task(mc, a.out, "deblur_line31", 24, 0, 2.55, line_kernel(31, 10), "line length 31 at 10 degrees")
         make_disk_task(mc, a.out, "deblur_line25_high", 25, 0, 6.375, line_kernel(25, 100), "line length 25 at 100 degrees")
+        return
+    if a.disks:
+        make_disk_task(mc, a.out, "deblur_disk5", 41, radius=5, sigma=2.55)
+        make_disk_task(mc, a.out, "deblur_disk10", 42, radius=10, sigma=2.55)
+        make_disk_task(mc, a.out, "deblur_box11", 43, 0, 2.55, np.full((11, 11), 1 / 121), "uniform 11x11 box")
+        make_disk_task(mc, a.out, "deblur_disk5_mid", 44, radius=5, sigma=4.0)
         return
     if a.shake:
         levin = mc.levin_kernel
