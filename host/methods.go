@@ -46,7 +46,7 @@ type Setting struct {
 	// (see deblurLambdaScale); a λ the request sets is used as given.
 	AdaptLambda bool
 	// AdaptStart replaces StartSigma when deblurring with a Gaussian-like
-	// kernel or a strong defocus at low noise (see deblurStartSigma); a
+	// kernel or a defocus strong for the noise (see deblurStartSigma); a
 	// start σ the request sets is used as given.
 	AdaptStart bool
 }
@@ -321,8 +321,8 @@ func (st Setting) startSigma(task Task, op operator.Operator, sigma8 float64) fl
 
 // deblurStartSigma is the start σ of deblurring presets with AdaptStart,
 // for the operator and the noise level σ (8-bit units): 1 for a kernel that
-// only attenuates (operator.Blur.Attenuates), 0.6 for a strong defocus blur
-// at low noise (below), start otherwise. Measured with dpir on all 68 CBSD68 images of each cross
+// only attenuates (operator.Blur.Attenuates), 0.6 for a defocus blur strong
+// enough for the noise (below), start otherwise. Measured with dpir on all 68 CBSD68 images of each cross
 // (8 evaluations; start σ 0.3 / 0.6 / 1, dB):
 //
 //	Gaussian σ = 3 kernel, σ 6.375 (deblur_gauss): 24.94 / 25.06 / 25.11 (1.5: 25.12, 2.5: 25.10)
@@ -333,7 +333,8 @@ func (st Setting) startSigma(task Task, op operator.Operator, sigma8 float64) fl
 // The Tikhonov warm start of a Gaussian blur has no fine detail at all,
 // which leaves the prior more to redo, from higher up. So does that of a
 // strong defocus blur (Compactness 5 or more, PassShare(0.1) under 0.15:
-// disks of radius 4 or more, boxes of 9×9 or more) when the noise is low.
+// disks of radius 4 or more, boxes of 9×9 or more) when the noise is low,
+// and of a stronger one (under 0.08) up to σ 6.375 (strongDefocus).
 // Session 11, first 20 CBSD68 images, σ 2.55, start σ 0.3 → 0.6 (dB):
 //
 //	disk of radius 2 / 3 (PassShare 0.23 / 0.18): 31.67 → 31.38, 30.05 → 30.06
@@ -344,8 +345,12 @@ func (st Setting) startSigma(task Task, op operator.Operator, sigma8 float64) fl
 // disk of radius 5 27.65 → 28.23, radius 10 24.96 → 25.68, 11×11 box
 // 26.68 → 27.21; radius 5 at σ 4 26.70 → 27.14 too, but at σ 6.375 a disk
 // of radius 4 lost (26.70 → 25.67: the prior draws texture into the noise)
-// where one of radius 6 gained (25.17 → 25.63), so the rule keeps to σ 2.55
-// and below.
+// where one of radius 6 gained (25.17 → 25.63). At σ 4, radius 4 −0.05,
+// radius 8 +0.71. So the noisier the photo, the stronger the blur must be:
+// PassShare under 0.15 up to σ 2.55, under 0.08 (disks of radius 5 or more,
+// boxes of 11×11 or more) up to σ 6.375, where two more held-out cases
+// gained as that predicted (disk of radius 10 at σ 6.375 23.78 → 24.25;
+// 11×11 box at σ 4 25.95 → 26.49).
 func deblurStartSigma(op operator.Operator, sigma8, start float64) float64 {
 	b, ok := op.(*operator.Blur)
 	switch {
@@ -353,10 +358,16 @@ func deblurStartSigma(op operator.Operator, sigma8, start float64) float64 {
 		return start
 	case b.Attenuates():
 		return 1
-	case sigma8 <= 2.55 && b.Compactness() >= 5 && b.PassShare(0.1) < 0.15:
+	case b.Compactness() >= 5 && strongDefocus(b.PassShare(0.1), sigma8):
 		return 0.6
 	}
 	return start
+}
+
+// strongDefocus reports whether a defocus blur that passes share of the
+// spectrum (PassShare(0.1)) at noise σ (8-bit) wants the higher start.
+func strongDefocus(share, sigma8 float64) bool {
+	return sigma8 <= 2.55 && share < 0.15 || sigma8 <= 6.375 && share < 0.08
 }
 
 // adaptedParams returns the setting's parameters with λ scaled as

@@ -325,6 +325,10 @@ func TestDeblurStartSigma(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	medium, err := psf.Disk(4)
+	if err != nil {
+		t.Fatal(err)
+	}
 	small, err := psf.Disk(2)
 	if err != nil {
 		t.Fatal(err)
@@ -335,7 +339,9 @@ func TestDeblurStartSigma(t *testing.T) {
 		start float64
 	}{
 		{"strong defocus", Request{Task: Deblur, Kernel: disk}, 0.6},
-		{"strong defocus, noisy", Request{Task: Deblur, Kernel: disk, Noise: 6.375}, 0.3},
+		{"strong defocus, noisy", Request{Task: Deblur, Kernel: disk, Noise: 6.375}, 0.6},
+		{"strong defocus, very noisy", Request{Task: Deblur, Kernel: disk, Noise: 10}, 0.3},
+		{"defocus, noisy", Request{Task: Deblur, Kernel: medium, Noise: 6.375}, 0.3},
 		{"mild defocus", Request{Task: Deblur, Kernel: small}, 0.3},
 		{"gaussian", Request{Task: Deblur, Kernel: gauss}, 1},
 		{"motion", Request{Task: Deblur, Kernel: motion}, 0.3},

@@ -55,7 +55,7 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 				params = strings.TrimPrefix(params+", λ scaled for the kernel and noise", "-, ")
 			}
 			if s.AdaptStart {
-				params = strings.TrimPrefix(params+", start σ 1 for Gaussian-like kernels, 0.6 for strong defocus at σ ≤ 2.55", "-, ")
+				params = strings.TrimPrefix(params+", start σ 1 for Gaussian-like kernels, 0.6 for defocus strong for the noise", "-, ")
 			}
 			if s.Cycle {
 				params = strings.TrimPrefix(params+", cycled", "-, ")

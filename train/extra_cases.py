@@ -50,7 +50,10 @@ deblur_shake_high (σ = 6.375, index 39).
 With --disks it writes defocus kernels held out from session 11's start-σ
 rule: disks of radius 5 and 10 and an 11×11 box at σ = 2.55, and a disk
 of radius 5 at σ = 4 (deblur_disk5, deblur_disk10, deblur_box11,
-deblur_disk5_mid; indices 41–44).
+deblur_disk5_mid; indices 41–44); then disks of radius 4 and 8 at σ = 4
+(deblur_disk4_mid, deblur_disk8_mid; 45, 46), for where the rule stops,
+and to check that: a disk of radius 10 at σ = 6.375 and the 11×11 box at
+σ = 4 (deblur_disk10_high, deblur_box11_mid; 47, 48).
 
 The --defocus kernels were added in rounds, each after the rule before it had been checked,
 so only the first round (disks of radius 3 and 8, radius 6 at σ = 6.375,
@@ -112,6 +115,10 @@ def main():
         make_disk_task(mc, a.out, "deblur_disk10", 42, radius=10, sigma=2.55)
         make_disk_task(mc, a.out, "deblur_box11", 43, 0, 2.55, np.full((11, 11), 1 / 121), "uniform 11x11 box")
         make_disk_task(mc, a.out, "deblur_disk5_mid", 44, radius=5, sigma=4.0)
+        make_disk_task(mc, a.out, "deblur_disk4_mid", 45, radius=4, sigma=4.0)
+        make_disk_task(mc, a.out, "deblur_disk8_mid", 46, radius=8, sigma=4.0)
+        make_disk_task(mc, a.out, "deblur_disk10_high", 47, radius=10, sigma=6.375)
+        make_disk_task(mc, a.out, "deblur_box11_mid", 48, 0, 4.0, np.full((11, 11), 1 / 121), "uniform 11x11 box")
         return
     if a.shake:
         levin = mc.levin_kernel
