@@ -304,8 +304,8 @@ func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
 // draws one (about 1 at any angle) or a curve a pixel or two thick, as
 // fixtures/kernels/motion15 (2.8). Levin et al.'s camera shakes are 3.5
 // or more, the random shakes of train/extra_cases.py --shake 3.8 or more.
-// motion15 on the first 20 CBSD68 images at σ 2.55 (train/extra_cases.py's
-// make_disk_task with it): 29.88 / 30.10 / 29.95 dB at λ 0.7 / 1 / 1.5,
+// motion15 on the first 20 CBSD68 images at σ 2.55 (train/extra_cases.py
+// --motion writes them as deblur_motion15): 29.88 / 30.10 / 29.95 dB at λ 0.7 / 1 / 1.5,
 // 30.09 at the 1.14 the steps rule gives it (4.2 steps), where a threshold
 // of 2 gave it the shakes' 0.7.
 const thinLine = 3

@@ -40,7 +40,9 @@ deblur_line35_160 (35 px at 160°), deblur_line13_high (13 px at 20°, σ =
 Its second round (indices 32–37), held out from the rule the first shaped:
 deblur_line19_25, deblur_line13_45, deblur_line41_5, deblur_line27_120,
 deblur_line11_90 (length_angle, σ = 2.55) and deblur_line21_150_mid (21 px
-at 150°, σ = 4).
+at 150°, σ = 4). Then deblur_motion15 (index 40): the test suite's curved
+stroke, fixtures/kernels/motion15, at σ = 2.55, which set where a stroke
+stops being thin.
 
 With --shake it writes random camera shakes (shake_kernel: eight seeded
 trajectories of 13–27 px, image i blurred by the (i mod 8 + 1)-th, as
@@ -142,6 +144,8 @@ def main():
         for task, idx, length, degrees, sigma in MOTION:
             make_disk_task(mc, a.out, task, idx, 0, sigma, line_kernel(length, degrees),
                            f"line length {length} at {degrees} degrees")
+        stroke = np.loadtxt(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "kernels", "motion15.txt"))
+        make_disk_task(mc, a.out, "deblur_motion15", 40, 0, 2.55, stroke / stroke.sum(), "fixtures/kernels/motion15")
         return
     mc.TASKS["denoise15"] = dict(idx=6, kind="denoise", sigma=15.0)
     mc.make_task("denoise15")
