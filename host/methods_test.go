@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"math"
 	"strings"
 	"testing"
 
@@ -246,6 +247,7 @@ func TestDeblurLambda(t *testing.T) {
 		}
 	}
 	disk := kernel(psf.Disk(4))
+	large := kernel(psf.Disk(8))
 	opOf := func(k [][]float64) operator.Operator {
 		spec, _, err := problemOperator(Request{Task: Deblur, Kernel: k}, nil)
 		if err != nil {
@@ -286,8 +288,11 @@ func TestDeblurLambda(t *testing.T) {
 		{"oblique line, σ 2.55", oblique, 2.55, "1.318"},
 		{"disk, σ 2.55", disk, 2.55, "0.5"},
 		{"disk, noiseless", disk, 0, "0.5"},
-		{"disk, σ 6.375", disk, 6.375, "0.3536"},
-		{"disk, σ 25", disk, 25, "0.3536"},
+		{"disk, σ 6.375", disk, 6.375, "0.5"}, // a moderate defocus keeps 0.5: it starts at 0.6
+		{"disk, σ 25", disk, 25, "0.5"},
+		{"large disk, σ 2.55", large, 2.55, "0.5"},
+		{"large disk, σ 6.375", large, 6.375, "0.3536"},
+		{"large disk, σ 25", large, 25, "0.3536"},
 	} {
 		got := def.adaptedParams(Deblur, opOf(tc.kernel), tc.sigma8)
 		if got["lambda"] != tc.want {
@@ -311,7 +316,9 @@ func TestDeblurLambda(t *testing.T) {
 }
 
 // TestDeblurStartSigma: the dpir deblurring preset starts a Gaussian-like
-// blur at σ 1 and a motion blur at 0.3; a start σ the request sets is used
+// blur at σ 1, a defocus of radius 4 or more at 0.6 whatever the noise,
+// and a motion blur or a mild defocus at 0.3, motion higher in photos
+// noisier than σ 6.375; a start σ the request sets is used
 // as given, and other tasks keep their own.
 func TestDeblurStartSigma(t *testing.T) {
 	h := openHost(t, Config{})
@@ -340,11 +347,15 @@ func TestDeblurStartSigma(t *testing.T) {
 	}{
 		{"strong defocus", Request{Task: Deblur, Kernel: disk}, 0.6},
 		{"strong defocus, noisy", Request{Task: Deblur, Kernel: disk, Noise: 6.375}, 0.6},
-		{"strong defocus, very noisy", Request{Task: Deblur, Kernel: disk, Noise: 10}, 0.3},
-		{"defocus, noisy", Request{Task: Deblur, Kernel: medium, Noise: 6.375}, 0.3},
+		{"strong defocus, very noisy", Request{Task: Deblur, Kernel: disk, Noise: 20}, 0.6},
+		{"defocus, noisy", Request{Task: Deblur, Kernel: medium, Noise: 6.375}, 0.6},
+		{"defocus, very noisy", Request{Task: Deblur, Kernel: medium, Noise: 20}, 0.6},
 		{"mild defocus", Request{Task: Deblur, Kernel: small}, 0.3},
 		{"gaussian", Request{Task: Deblur, Kernel: gauss}, 1},
 		{"motion", Request{Task: Deblur, Kernel: motion}, 0.3},
+		{"motion, noisy", Request{Task: Deblur, Kernel: motion, Noise: 6.375}, 0.3},
+		{"motion, very noisy", Request{Task: Deblur, Kernel: motion, Noise: 12.75}, 0.45},
+		{"motion, σ 20", Request{Task: Deblur, Kernel: motion, Noise: 20}, 0.5856},
 		{"gaussian, asked for 0.5", Request{Task: Deblur, Kernel: gauss, StartSigma: 0.5}, 0.5},
 		{"motion, asked for 0.5", Request{Task: Deblur, Kernel: motion, StartSigma: 0.5}, 0.5},
 		{"diffpir, gaussian", Request{Task: Deblur, Kernel: gauss, Method: "diffpir"}, 0.15},
@@ -360,7 +371,7 @@ func TestDeblurStartSigma(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.StartSigma != tc.start {
+			if math.Abs(res.StartSigma-tc.start) > 1e-4 {
 				t.Fatalf("started at σ %g, want %g", res.StartSigma, tc.start)
 			}
 		})

@@ -57,6 +57,21 @@ deblur_disk5_mid; indices 41–44); then disks of radius 4 and 8 at σ = 4
 and to check that: a disk of radius 10 at σ = 6.375 and the 11×11 box at
 σ = 4 (deblur_disk10_high, deblur_box11_mid; 47, 48).
 
+With --noisy it writes deblurring at σ = 12.75 (5% of the range), past the
+noise the presets were tuned at: deblur_levin_noisy and deblur_gauss_noisy
+(make_cases.py's kernels; indices 49, 50), disks of radius 4, 6 and 10
+(deblur_disk4_noisy, deblur_disk6_noisy, deblur_disk10_noisy; 51–53), the
+random shakes (deblur_shake_noisy, 54) and a 17-pixel line at 135°
+(deblur_line17_noisy, 55). Then, held out from the start-σ rule those
+shaped: a 9×9 box at σ = 6.375 (deblur_box9_high, 56), a disk of radius
+4.5 at σ = 5 (deblur_disk45_mid, 57), radius 7 at σ = 10
+(deblur_disk7_noisy, 58), an 11×11 box at σ = 12.75 (deblur_box11_noisy,
+59) and radius 4 at σ = 20 (deblur_disk4_vnoisy, 60). Last, motion at
+σ = 20: Levin's kernels (deblur_levin_vnoisy, 61) and the random shakes
+(deblur_shake_vnoisy, 62), and held out from the start σ those set,
+Levin's kernels and a 23-pixel line at 60° at σ = 16 (deblur_levin16,
+deblur_line23_16; 63, 64).
+
 The --defocus kernels were added in rounds, each after the rule before it had been checked,
 so only the first round (disks of radius 3 and 8, radius 6 at σ = 6.375,
 the box, the 11-pixel line) checked a rule it had not shaped (README:
@@ -81,6 +96,7 @@ def main():
     ap.add_argument("--motion", action="store_true", help="write only the held-out straight-motion kernels (see above)")
     ap.add_argument("--shake", action="store_true", help="write only the random camera-shake kernels (see above)")
     ap.add_argument("--disks", action="store_true", help="write only the held-out defocus kernels for the start σ (see above)")
+    ap.add_argument("--noisy", action="store_true", help="write only the deblurring cases at σ = 12.75 (see above)")
     a = ap.parse_args()
     sys.path.insert(0, a.bench)
     import make_cases as mc  # noqa: E402
@@ -122,23 +138,33 @@ def main():
         make_disk_task(mc, a.out, "deblur_disk10_high", 47, radius=10, sigma=6.375)
         make_disk_task(mc, a.out, "deblur_box11_mid", 48, 0, 4.0, np.full((11, 11), 1 / 121), "uniform 11x11 box")
         return
+    if a.noisy:
+        mc.TASKS["deblur_levin_noisy"] = dict(mc.TASKS["deblur_levin"], idx=49, sigma=12.75)
+        mc.TASKS["deblur_gauss_noisy"] = dict(mc.TASKS["deblur_gauss"], idx=50, sigma=12.75)
+        for task in ("deblur_levin_noisy", "deblur_gauss_noisy"):
+            mc.make_task(task)
+        make_disk_task(mc, a.out, "deblur_disk4_noisy", 51, radius=4, sigma=12.75)
+        make_disk_task(mc, a.out, "deblur_disk6_noisy", 52, radius=6, sigma=12.75)
+        make_disk_task(mc, a.out, "deblur_disk10_noisy", 53, radius=10, sigma=12.75)
+        make_shake_tasks(mc, a.out, (("deblur_shake_noisy", 54, 12.75),))
+        make_disk_task(mc, a.out, "deblur_line17_noisy", 55, 0, 12.75, line_kernel(17, 135), "line length 17 at 135 degrees")
+        # held out from the rule the cases above shaped
+        make_disk_task(mc, a.out, "deblur_box9_high", 56, 0, 6.375, np.full((9, 9), 1 / 81), "uniform 9x9 box")
+        make_disk_task(mc, a.out, "deblur_disk45_mid", 57, radius=4.5, sigma=5.0)
+        make_disk_task(mc, a.out, "deblur_disk7_noisy", 58, radius=7, sigma=10.0)
+        make_disk_task(mc, a.out, "deblur_box11_noisy", 59, 0, 12.75, np.full((11, 11), 1 / 121), "uniform 11x11 box")
+        make_disk_task(mc, a.out, "deblur_disk4_vnoisy", 60, radius=4, sigma=20.0)
+        # motion at σ = 20, for motion's start σ
+        mc.TASKS["deblur_levin_vnoisy"] = dict(mc.TASKS["deblur_levin"], idx=61, sigma=20.0)
+        mc.make_task("deblur_levin_vnoisy")
+        make_shake_tasks(mc, a.out, (("deblur_shake_vnoisy", 62, 20.0),))
+        # held out from motion's start σ
+        mc.TASKS["deblur_levin16"] = dict(mc.TASKS["deblur_levin"], idx=63, sigma=16.0)
+        mc.make_task("deblur_levin16")
+        make_disk_task(mc, a.out, "deblur_line23_16", 64, 0, 16.0, line_kernel(23, 60), "line length 23 at 60 degrees")
+        return
     if a.shake:
-        levin = mc.levin_kernel
-        mc.levin_kernel = shake_kernel
-        try:
-            for task, idx, sigma in (("deblur_shake", 38, 2.55), ("deblur_shake_high", 39, 6.375)):
-                mc.TASKS[task] = dict(idx=idx, kind="deblur", kernel="levin", sigma=sigma)
-                mc.make_task(task)
-                path = os.path.join(a.out, task, "manifest.json")
-                with open(path) as f:
-                    manifest = json.load(f)
-                manifest["params"] = dict(kind="deblur", kernel="random camera shake (train/extra_cases.py shake_kernel)", sigma=sigma)
-                for c in manifest["cases"]:
-                    c["kernel_source"] = c["kernel_source"].replace("levin09/levin_k", "shake")
-                with open(path, "w") as f:
-                    json.dump(manifest, f, indent=1)
-        finally:
-            mc.levin_kernel = levin
+        make_shake_tasks(mc, a.out, (("deblur_shake", 38, 2.55), ("deblur_shake_high", 39, 6.375)))
         return
     if a.motion:
         for task, idx, length, degrees, sigma in MOTION:
@@ -216,6 +242,28 @@ def shake_kernel(n, size=(13, 17, 21, 25, 15, 19, 23, 27)):
         for dx, wx in ((0, 1 - fx), (1, fx)):
             np.add.at(k, (np.clip(y0 + dy, 0, s - 1), np.clip(x0 + dx, 0, s - 1)), wy * wx)
     return k / k.sum()
+
+
+def make_shake_tasks(mc, out, tasks):
+    """CASES/TASK for each (task, index, σ) through make_cases.py's Levin
+    path (image i blurred by the (i mod 8 + 1)-th kernel), with the random
+    camera shakes of shake_kernel in place of Levin's."""
+    levin = mc.levin_kernel
+    mc.levin_kernel = shake_kernel
+    try:
+        for task, idx, sigma in tasks:
+            mc.TASKS[task] = dict(idx=idx, kind="deblur", kernel="levin", sigma=sigma)
+            mc.make_task(task)
+            path = os.path.join(out, task, "manifest.json")
+            with open(path) as f:
+                manifest = json.load(f)
+            manifest["params"] = dict(kind="deblur", kernel="random camera shake (train/extra_cases.py shake_kernel)", sigma=sigma)
+            for c in manifest["cases"]:
+                c["kernel_source"] = c["kernel_source"].replace("levin09/levin_k", "shake")
+            with open(path, "w") as f:
+                json.dump(manifest, f, indent=1)
+    finally:
+        mc.levin_kernel = levin
 
 
 def disk_kernel(radius, supersample=16):
