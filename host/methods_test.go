@@ -248,6 +248,7 @@ func TestDeblurLambda(t *testing.T) {
 	}
 	disk := kernel(psf.Disk(4))
 	large := kernel(psf.Disk(8))
+	small := kernel(psf.Disk(2))
 	opOf := func(k [][]float64) operator.Operator {
 		spec, _, err := problemOperator(Request{Task: Deblur, Kernel: k}, nil)
 		if err != nil {
@@ -277,9 +278,15 @@ func TestDeblurLambda(t *testing.T) {
 		{"motion, noiseless", motion, 0, "0.7"},
 		{"motion, σ 6.375", motion, 6.375, "0.5"},
 		{"motion, σ 4", motion, 4, "0.5933"},
-		{"motion, σ 25", motion, 25, "0.5"},
+		{"motion, σ 12.75", motion, 12.75, "0.5"},
+		{"motion, σ 25", motion, 25, "0.5"},           // a line: no rise with the noise
 		{"thin stroke, σ 2.55", shake, 2.55, "1.137"}, // motion15: 4.2 steps
 		{"thin stroke, σ 6.375", shake, 6.375, "0.5"},
+		{"thin stroke, σ 20", shake, 20, "0.5"}, // no rise with the noise for thin strokes
+		{"diagonal line, σ 25", long, 25, "0.5"},
+		{"L-shaped shake, σ 12.75", lshake, 12.75, "0.5"},
+		{"L-shaped shake, σ 20", lshake, 20, "0.6262"}, // 0.5 · √(20/12.75)
+		{"L-shaped shake, σ 25", lshake, 25, "0.7001"},
 		{"L-shaped shake, σ 2.55", lshake, 2.55, "0.7"}, // 3.2 across: not thin
 		{"L-shaped shake, σ 6.375", lshake, 6.375, "0.5"},
 		{"diagonal line, σ 2.55", long, 2.55, "3.89"},  // 0.7 · 2^(14.85/6)
@@ -290,6 +297,11 @@ func TestDeblurLambda(t *testing.T) {
 		{"disk, noiseless", disk, 0, "0.5"},
 		{"disk, σ 6.375", disk, 6.375, "0.5"}, // a moderate defocus keeps 0.5: it starts at 0.6
 		{"disk, σ 25", disk, 25, "0.5"},
+		{"small disk, σ 2.55", small, 2.55, "0.5"},
+		{"small disk, σ 3", small, 3, "0.4702"},
+		{"small disk, σ 4", small, 4, "0.5"}, // a mild defocus starts at 0.6 from σ 4
+		{"small disk, σ 12.75", small, 12.75, "0.5"},
+		{"narrow gaussian, σ 12.75", narrow, 12.75, "0.3536"}, // it only attenuates: starts at 1
 		{"large disk, σ 2.55", large, 2.55, "0.5"},
 		{"large disk, σ 6.375", large, 6.375, "0.3536"},
 		{"large disk, σ 25", large, 25, "0.3536"},
@@ -351,6 +363,9 @@ func TestDeblurStartSigma(t *testing.T) {
 		{"defocus, noisy", Request{Task: Deblur, Kernel: medium, Noise: 6.375}, 0.6},
 		{"defocus, very noisy", Request{Task: Deblur, Kernel: medium, Noise: 20}, 0.6},
 		{"mild defocus", Request{Task: Deblur, Kernel: small}, 0.3},
+		{"mild defocus, σ 2.55", Request{Task: Deblur, Kernel: small, Noise: 2.55}, 0.3},
+		{"mild defocus, σ 4", Request{Task: Deblur, Kernel: small, Noise: 4}, 0.6},
+		{"mild defocus, noisy", Request{Task: Deblur, Kernel: small, Noise: 12.75}, 0.6},
 		{"gaussian", Request{Task: Deblur, Kernel: gauss}, 1},
 		{"motion", Request{Task: Deblur, Kernel: motion}, 0.3},
 		{"motion, noisy", Request{Task: Deblur, Kernel: motion, Noise: 6.375}, 0.3},

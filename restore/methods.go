@@ -55,7 +55,7 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 				params = strings.TrimPrefix(params+", λ scaled for the kernel and noise", "-, ")
 			}
 			if s.AdaptStart {
-				params = strings.TrimPrefix(params+", start σ 1 for Gaussian-like kernels, 0.6 for defocus of radius 4 or more, higher for motion past σ 6.375", "-, ")
+				params = strings.TrimPrefix(params+", start σ 1 for Gaussian-like kernels, 0.6 for defocus of radius 4 or more (any disk or box from σ 4), higher for motion past σ 6.375", "-, ")
 			}
 			if s.Cycle {
 				params = strings.TrimPrefix(params+", cycled", "-, ")

@@ -72,9 +72,23 @@ shaped: a 9×9 box at σ = 6.375 (deblur_box9_high, 56), a disk of radius
 Levin's kernels and a 23-pixel line at 60° at σ = 16 (deblur_levin16,
 deblur_line23_16; 63, 64).
 
+With --mild it writes mild defocus in noisy photos (session 13): disks of
+radius 2 and 3 at σ = 12.75 (deblur_disk2_noisy, deblur_disk3_noisy; 65,
+67), radius 3 at σ = 6.375 (deblur_disk3_high, 66), the 7×7 box and a
+Gaussian of std 1.5 at σ = 12.75 (deblur_box7_noisy, deblur_gauss1_noisy;
+68, 69), radius 3 at σ = 4 (deblur_disk3_mid, 73); then, held out from the
+rule those set, a disk of radius 2.5 at σ = 5 (deblur_disk25_mid, 74), a
+5×5 box at σ = 10 (deblur_box5_noisy, 75) and radius 3 at σ = 20
+(deblur_disk3_vnoisy, 76).
+
+With --heavy it writes motion in very noisy photos, held out from the
+motion λ set at σ = 12.75 and 20 (session 13): Levin's kernels and the
+random shakes at σ = 25 (deblur_levin25, deblur_shake25; 70, 71) and a
+15-pixel line at 40° at σ = 20 (deblur_line15_20, 72).
+
 The --defocus kernels were added in rounds, each after the rule before it had been checked,
 so only the first round (disks of radius 3 and 8, radius 6 at σ = 6.375,
-the box, the 11-pixel line) checked a rule it had not shaped (README:
+the box, the 11-pixel line) checked a rule it had not shaped (docs/tuning.md:
 deblurring's λ).
 """
 import argparse
@@ -97,6 +111,8 @@ def main():
     ap.add_argument("--shake", action="store_true", help="write only the random camera-shake kernels (see above)")
     ap.add_argument("--disks", action="store_true", help="write only the held-out defocus kernels for the start σ (see above)")
     ap.add_argument("--noisy", action="store_true", help="write only the deblurring cases at σ = 12.75 (see above)")
+    ap.add_argument("--mild", action="store_true", help="write only mild defocus in noisy photos (see above)")
+    ap.add_argument("--heavy", action="store_true", help="write only motion in very noisy photos (see above)")
     a = ap.parse_args()
     sys.path.insert(0, a.bench)
     import make_cases as mc  # noqa: E402
@@ -162,6 +178,24 @@ def main():
         mc.TASKS["deblur_levin16"] = dict(mc.TASKS["deblur_levin"], idx=63, sigma=16.0)
         mc.make_task("deblur_levin16")
         make_disk_task(mc, a.out, "deblur_line23_16", 64, 0, 16.0, line_kernel(23, 60), "line length 23 at 60 degrees")
+        return
+    if a.mild:
+        make_disk_task(mc, a.out, "deblur_disk2_noisy", 65, radius=2, sigma=12.75)
+        make_disk_task(mc, a.out, "deblur_disk3_high", 66, radius=3, sigma=6.375)
+        make_disk_task(mc, a.out, "deblur_disk3_noisy", 67, radius=3, sigma=12.75)
+        make_disk_task(mc, a.out, "deblur_box7_noisy", 68, 0, 12.75, np.full((7, 7), 1 / 49), "uniform 7x7 box")
+        make_disk_task(mc, a.out, "deblur_gauss1_noisy", 69, 0, 12.75, mc.gauss_kernel(1.5, 6), "gaussian std 1.5 radius 6")
+        make_disk_task(mc, a.out, "deblur_disk3_mid", 73, radius=3, sigma=4.0)
+        # held out from the rule the cases above shaped
+        make_disk_task(mc, a.out, "deblur_disk25_mid", 74, radius=2.5, sigma=5.0)
+        make_disk_task(mc, a.out, "deblur_box5_noisy", 75, 0, 10.0, np.full((5, 5), 1 / 25), "uniform 5x5 box")
+        make_disk_task(mc, a.out, "deblur_disk3_vnoisy", 76, radius=3, sigma=20.0)
+        return
+    if a.heavy:
+        mc.TASKS["deblur_levin25"] = dict(mc.TASKS["deblur_levin"], idx=70, sigma=25.0)
+        mc.make_task("deblur_levin25")
+        make_shake_tasks(mc, a.out, (("deblur_shake25", 71, 25.0),))
+        make_disk_task(mc, a.out, "deblur_line15_20", 72, 0, 20.0, line_kernel(15, 40), "line length 15 at 40 degrees")
         return
     if a.shake:
         make_shake_tasks(mc, a.out, (("deblur_shake", 38, 2.55), ("deblur_shake_high", 39, 6.375)))
