@@ -294,6 +294,15 @@ func methodSetting(name string, task Task) (string, Setting, error) {
 // session 10's λ → this rule's): 19 px at 25° 25.82 → 25.88, 13 at 45°
 // 27.46 → 27.39, 41 at 5° 23.25 → 23.33, 27 at 120° 22.69 → 23.76, 11 at
 // 90° 30.44 → 30.98, 21 at 150° at σ 4 25.00 → 24.93 dB.
+//
+// The boost first faded linearly in log σ (half of it left at σ 4). At σ
+// 4 three lines (train/extra_cases.py --midlines; first 20 images) wanted
+// far less: λ 0.59 (no boost) / the linear fade's / others gave 21 px at
+// 45° 25.06 / 24.99 (1.42) / 25.11 at 1, 24.81 at 2; 17 at 135° 25.65 /
+// 25.53 (1.21) / 25.66 at 0.85; 11 at 30° 28.28 / 28.17 (0.83). Session 13
+// squares the fade (a quarter left at σ 4): 25.12, 25.66, 28.26, and held
+// out from that, 21 at 150° at σ 4 24.93 → 25.00, 19 at 25° at σ 3.2
+// 25.83 → 25.88, 27 at 120° at σ 5 24.09 → 24.16.
 func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
 	noise := 1.0 // falls from 1 at σ 2.55 to 0.5 at 6.375, and no further
 	if sigma8 > 2.55 {
@@ -323,10 +332,11 @@ func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
 	}
 	if _, minor := b.Widths(); minor < thinLine {
 		// A thin stroke: twice the λ for every 6 rows or columns
-		// it steps across, at σ 2.55 and below, fading to none at 6.375.
+		// it steps across, at σ 2.55 and below, fading to none at 6.375
+		// (as the square of log σ's way there: a quarter left at σ 4).
 		x, y := b.AxisWidths()
 		fade := math.Min(1, math.Max(0, math.Log(6.375/sigma8)/math.Log(6.375/2.55)))
-		return motion * math.Pow(2, math.Min(x, y)/6*fade)
+		return motion * math.Pow(2, math.Min(x, y)/6*fade*fade)
 	}
 	return motion * rise
 }

@@ -291,7 +291,7 @@ func TestDeblurLambda(t *testing.T) {
 		{"L-shaped shake, σ 6.375", lshake, 6.375, "0.5"},
 		{"diagonal line, σ 2.55", long, 2.55, "3.89"},  // 0.7 · 2^(14.85/6)
 		{"diagonal line, σ 6.375", long, 6.375, "0.5"}, // the boost has faded
-		{"diagonal line, σ 4", long, 4, "1.42"},        // half faded
+		{"diagonal line, σ 4", long, 4, "0.9247"},      // a quarter of the boost left
 		{"oblique line, σ 2.55", oblique, 2.55, "1.318"},
 		{"disk, σ 2.55", disk, 2.55, "0.5"},
 		{"disk, noiseless", disk, 0, "0.5"},

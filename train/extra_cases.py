@@ -86,6 +86,13 @@ motion λ set at σ = 12.75 and 20 (session 13): Levin's kernels and the
 random shakes at σ = 25 (deblur_levin25, deblur_shake25; 70, 71) and a
 15-pixel line at 40° at σ = 20 (deblur_line15_20, 72).
 
+With --midlines it writes straight lines at σ = 4, for the thin-line
+boost between σ 2.55 and 6.375 (session 13): 17 px at 135°, 21 px at 45°
+and 11 px at 30° (deblur_line17_135_mid, deblur_line21_45_mid,
+deblur_line11_30_mid; 77–79); then, held out from the fade those set,
+19 px at 25° at σ = 3.2 and 27 px at 120° at σ = 5 (deblur_line19_25_low,
+deblur_line27_120_mid; 80, 81).
+
 The --defocus kernels were added in rounds, each after the rule before it had been checked,
 so only the first round (disks of radius 3 and 8, radius 6 at σ = 6.375,
 the box, the 11-pixel line) checked a rule it had not shaped (docs/tuning.md:
@@ -112,6 +119,7 @@ def main():
     ap.add_argument("--disks", action="store_true", help="write only the held-out defocus kernels for the start σ (see above)")
     ap.add_argument("--noisy", action="store_true", help="write only the deblurring cases at σ = 12.75 (see above)")
     ap.add_argument("--mild", action="store_true", help="write only mild defocus in noisy photos (see above)")
+    ap.add_argument("--midlines", action="store_true", help="write only straight lines at σ = 3.2 to 5 (see above)")
     ap.add_argument("--heavy", action="store_true", help="write only motion in very noisy photos (see above)")
     a = ap.parse_args()
     sys.path.insert(0, a.bench)
@@ -197,6 +205,11 @@ def main():
         make_shake_tasks(mc, a.out, (("deblur_shake25", 71, 25.0),))
         make_disk_task(mc, a.out, "deblur_line15_20", 72, 0, 20.0, line_kernel(15, 40), "line length 15 at 40 degrees")
         return
+    if a.midlines:
+        for task, idx, length, degrees, sigma in MIDLINES:
+            make_disk_task(mc, a.out, task, idx, 0, sigma, line_kernel(length, degrees),
+                           f"line length {length} at {degrees} degrees")
+        return
     if a.shake:
         make_shake_tasks(mc, a.out, (("deblur_shake", 38, 2.55), ("deblur_shake_high", 39, 6.375)))
         return
@@ -231,6 +244,18 @@ def main():
             json.dump(manifest, f, indent=1)
         print(f"{task}: {len(cases)} cases")
 
+
+# The straight lines --midlines writes, at σ = 4, between the noise levels
+# the thin-line boost was set at (full at σ 2.55, none at 6.375): task,
+# index, length (pixels), angle (degrees), σ.
+MIDLINES = (
+    ("deblur_line17_135_mid", 77, 17, 135, 4.0),
+    ("deblur_line21_45_mid", 78, 21, 45, 4.0),
+    ("deblur_line11_30_mid", 79, 11, 30, 4.0),
+    # held out from the fade those set
+    ("deblur_line19_25_low", 80, 19, 25, 3.2),
+    ("deblur_line27_120_mid", 81, 27, 120, 5.0),
+)
 
 # The straight-motion kernels --motion writes: task, index, length (pixels),
 # angle (degrees), σ (8-bit).
