@@ -65,8 +65,8 @@ func ExampleHost_Restore_cancel() {
 	// Output: true
 }
 
-// Choose a preset and draw several posterior samples: the result is their
-// mean, and Std says per pixel how much they disagree.
+// Choose a preset and draw several posterior samples: Std says per pixel how
+// much they disagree.
 func ExampleHost_Restore_samples() {
 	h, err := host.Open(host.Config{})
 	if err != nil {
@@ -89,8 +89,10 @@ func ExampleHost_Restore_samples() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(res.Method, res.Evaluations, "evaluations;", host.StdImage(res.Std).Bounds().Size(), "spread map")
-	// Output: dpir 12 evaluations; (32,32) spread map
+	// dpir is an optimiser: the result is its own estimate, and the three
+	// samples are drawn beside it (4 steps each, 16 evaluations in all).
+	fmt.Println(res.Method, res.Evaluations, "evaluations;", host.StdImage(res.Std).Bounds().Size(), "spread map; beside:", res.SamplesBeside)
+	// Output: dpir 16 evaluations; (32,32) spread map; beside: true
 }
 
 // Fill a large hole: the default inpainting method gives a hole with

@@ -238,17 +238,25 @@ type Request struct {
 	Cycle Choice
 	// Texture adds a posterior sample's fine detail deep inside large
 	// holes when inpainting (see Texture; the dpir preset does). It does
-	// nothing with several Samples, nor where no hole is deep enough.
+	// nothing where no hole is deep enough, nor when the result is the mean
+	// of several Samples (with samples drawn beside the estimate, the
+	// estimate gets it).
 	Texture Choice
 	// Seed makes a restoration repeatable; the same seed gives the same result.
 	Seed uint64
 	// StartSigma is the noise level sampling starts from (model space,
 	// [-1, 1]); 0 means the method's warm start.
 	StartSigma float64
-	// Samples is how many posterior samples to draw (seeds Seed, Seed+1, …);
-	// 0 or 1 draws one. With more, Result.Image is their mean and Result.Std
-	// their per-pixel spread. The samples go through the network together,
-	// in batches.
+	// Samples is how many posterior samples to draw; 0 or 1 draws one.
+	// With more, Result.Std is their per-pixel spread. A preset whose
+	// solver is an optimiser (dpir; diffpir's denoising), whose runs agree
+	// whatever the seed, draws them with its Setting.Sampling beside its
+	// own estimate (seed Seed; the samples Seed+1 to Seed+Samples), which
+	// is then Result.Image: the image a single run gives (evaluated in a
+	// batch, a few pixels may round to the next 8-bit level). Otherwise
+	// (other presets, or another Solver) the samples are runs with seeds
+	// Seed, Seed+1, … and Result.Image is their mean. All go through the
+	// network together, in batches.
 	Samples int
 	// KeepSamples keeps every sample in Result.Samples.
 	KeepSamples bool
@@ -277,13 +285,17 @@ type Progress struct {
 
 // Result is a restored image and how it was made.
 type Result struct {
-	Image  *image.NRGBA // the restoration, 8-bit (the samples' mean when there are several)
+	Image  *image.NRGBA // the restoration, 8-bit (with several samples: see SamplesBeside)
 	Tensor *sdk.Tensor  // the restoration in model space, before quantisation
 	// Std is the samples' per-pixel standard deviation (1×H×W, root mean
 	// square over the channels, in 8-bit levels); nil for one sample.
 	Std *sdk.Tensor
 	// Samples holds every sample when Request.KeepSamples is set.
-	Samples        []*image.NRGBA
+	Samples []*image.NRGBA
+	// SamplesBeside reports that the samples were drawn beside the
+	// preset's estimate (Setting.Sampling): Image is that estimate, as a
+	// single run gives it (see Request.Samples), not the samples' mean.
+	SamplesBeside  bool
 	Noise          float64 // the noise level used, in 8-bit levels
 	NoiseEstimated bool    // Noise was estimated from the image
 	Evaluations    int     // network evaluations made (denoiser evaluations × Ensemble)

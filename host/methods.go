@@ -50,6 +50,16 @@ type Setting struct {
 	// noisier than σ 6.375 (see deblurStartSigma); a
 	// start σ the request sets is used as given.
 	AdaptStart bool
+	// Sampling, for a preset whose solver is an optimiser (its runs agree
+	// whatever the seed, so their spread says nothing), overrides solver
+	// parameters to make the same solver draw posterior samples. With
+	// Request.Samples of 2 or more the result is then the preset's own
+	// estimate, as a single run gives it, and the samples, drawn beside it
+	// with these parameters, give its spread (Result.Std); where the
+	// Texture stage runs, its sampler draws them instead (holeSamples).
+	// Nil: the samples are runs of the preset itself, and the result is
+	// their mean.
+	Sampling map[string]string
 }
 
 // The presets. Settings were tuned with `restore eval` on the CBSD68
@@ -64,7 +74,8 @@ var methods = []Method{
 			// DDIM from there needs no guidance (5, 10 and 20 evaluations
 			// measured within 0.05 dB of each other).
 			// Cycling: 29.79 → 29.83 dB on the first 8 denoise25 cases.
-			Denoise: {Solver: "ddim", Guidance: "none", Steps: 5, Cycle: true, Params: map[string]string{"zeta": "0"}},
+			Denoise: {Solver: "ddim", Guidance: "none", Steps: 5, Cycle: true, Params: map[string]string{"zeta": "0"},
+				Sampling: map[string]string{"zeta": "1"}},
 			Deblur: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.15,
 				Params: map[string]string{"zeta": "0.6", "lambda": "0.5"}},
 			Inpaint: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.2,
@@ -85,7 +96,8 @@ var methods = []Method{
 			// Start σ 0.3; Gaussian-like kernels start higher: see
 			// deblurStartSigma.
 			Deblur: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.3,
-				Params: map[string]string{"schedule": "loglinear", "lambda": "1"}, AdaptLambda: true, AdaptStart: true},
+				Params: map[string]string{"schedule": "loglinear", "lambda": "1"}, AdaptLambda: true, AdaptStart: true,
+				Sampling: map[string]string{"zeta": "1"}},
 			// 40 evaluations: on the first 8 random-70% cases with session
 			// 4's model, 27.75 dB at 20, 27.90 at 40, 27.91 at 50 (also
 			// over 20 with --ensemble 2: 27.78); box fills 26.46 → 26.51.
@@ -105,11 +117,13 @@ var methods = []Method{
 			Inpaint: {Solver: "pnp", Guidance: "diffpir", Steps: 40, StartSigma: 0.4, Cycle: true,
 				Params: map[string]string{"schedule": "loglinear"},
 				Texture: &Texture{MeanSteps: 10, Method: "ddnm", Steps: 40, StartSigma: 5, Params: map[string]string{"eta": "1"},
-					Scale: 1.5, Gain: 2, Near: 1, Ramp: 3, Deep: 8}},
+					Scale: 1.5, Gain: 2, Near: 1, Ramp: 3, Deep: 8},
+				Sampling: map[string]string{"zeta": "1"}},
 			// Start σ 0.6 (session 9, all 68 cases): sr2 29.88 at 0.3,
 			// 29.90 at 0.6, 29.89 at 1; sr4 25.53, 25.58, 25.58.
 			SR: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.6,
-				Params: map[string]string{"schedule": "loglinear", "lambda": "0.23"}},
+				Params:   map[string]string{"schedule": "loglinear", "lambda": "0.23"},
+				Sampling: map[string]string{"zeta": "1"}},
 		},
 	},
 	{

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"image"
@@ -90,69 +91,94 @@ func TestUnknownMethod(t *testing.T) {
 	}
 }
 
-// TestSamples draws several posterior samples: batched through the network,
-// the first must equal a single restoration with the same seed, the whole
-// set must repeat exactly, and the spread must be positive where the
-// measurement leaves the image uncertain.
+// TestSamples draws several posterior samples, batched through the network.
+// The default inpainting preset (dpir) is an optimiser: it draws its samples
+// beside its estimate, which must be the single restoration's, and their spread must be a real one (before Setting.Sampling its runs
+// agreed to 0.04 levels). A sampling preset (ddnm) averages its runs: the
+// first is the single restoration with the same seed. Either way the set
+// repeats exactly, and the spread is larger in the holes than on the
+// pixels the guidance pins to the measurement.
 func TestSamples(t *testing.T) {
 	h := openHost(t, Config{})
 	img := crop(readPNG(t, fixtures+"/images/flower-holes.png"), 64, 48)
 	mask := crop(readPNG(t, fixtures+"/images/flower-holes.mask.png"), 64, 48)
-	req := Request{Task: Inpaint, Image: img, Mask: mask, Noise: 0, Steps: 6, Seed: 3}
-	single, err := h.Restore(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Samples, req.KeepSamples = 3, true
-	var calls int
-	req.Progress = func(p Progress) {
-		calls++
-		if p.Total != 18 {
-			t.Errorf("progress total %d, want 18", p.Total)
-		}
-	}
-	a, err := h.Restore(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.Evaluations != 18 || calls != 18 {
-		t.Fatalf("%d evaluations, %d progress calls; want 18", a.Evaluations, calls)
-	}
-	if len(a.Samples) != 3 || a.Std == nil {
-		t.Fatalf("%d samples, std %v", len(a.Samples), a.Std)
-	}
-	if psnr(a.Samples[0], single.Image) < 99 {
-		t.Fatalf("sample 1 differs from the single restoration with the same seed (%.1f dB)", psnr(a.Samples[0], single.Image))
-	}
-	req.Progress = nil
-	b, err := h.Restore(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range a.Tensor.Data {
-		if a.Tensor.Data[i] != b.Tensor.Data[i] {
-			t.Fatal("the same seed gave a different mean")
-		}
-	}
-	// The spread inside the holes exceeds that on observed pixels, which the
-	// guidance pins to the measurement.
 	obs := maskObserved(mask)
-	var in, out, nin, nout float64
-	for i, v := range a.Std.Data {
-		if obs.Data[i] == 1 {
-			out += float64(v)
-			nout++
-		} else {
-			in += float64(v)
-			nin++
-		}
-	}
-	if in/nin <= out/nout || in/nin == 0 {
-		t.Fatalf("mean spread %.3f in the holes, %.3f elsewhere: want more in the holes", in/nin, out/nout)
-	}
-	mean := StdImage(a.Std)
-	if mean.Bounds().Dx() != 64 || mean.Bounds().Dy() != 48 {
-		t.Fatalf("std image is %v", mean.Bounds())
+	for _, tc := range []struct {
+		method    string
+		beside    bool
+		evals     int     // for 3 samples of 6 steps
+		minSpread float64 // mean spread in the holes, 8-bit levels
+	}{
+		{"", true, 24, 1},
+		{"ddnm", false, 18, 1},
+	} {
+		t.Run(cmp.Or(tc.method, "default"), func(t *testing.T) {
+			req := Request{Task: Inpaint, Image: img, Mask: mask, Noise: 0, Steps: 6, Seed: 3, Method: tc.method, Texture: Off}
+			single, err := h.Restore(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Samples, req.KeepSamples = 3, true
+			var calls int
+			req.Progress = func(p Progress) {
+				calls++
+				if p.Total != tc.evals {
+					t.Errorf("progress total %d, want %d", p.Total, tc.evals)
+				}
+			}
+			a, err := h.Restore(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Evaluations != tc.evals || calls != tc.evals {
+				t.Fatalf("%d evaluations, %d progress calls; want %d", a.Evaluations, calls, tc.evals)
+			}
+			if len(a.Samples) != 3 || a.Std == nil || a.SamplesBeside != tc.beside {
+				t.Fatalf("%d samples, std %v, beside %v; want 3, a map, %v", len(a.Samples), a.Std, a.SamplesBeside, tc.beside)
+			}
+			// Batched through the network (four images at a time here), an
+			// evaluation may differ from a single one in its last bits, and
+			// the optimiser can carry that to a few pixels' 8-bit rounding
+			// (87.8 dB on this crop).
+			if tc.beside && psnr(a.Image, single.Image) < 80 {
+				t.Fatalf("the estimate beside the samples differs from the single restoration (%.1f dB)", psnr(a.Image, single.Image))
+			} else if !tc.beside && psnr(a.Samples[0], single.Image) < 99 {
+				t.Fatalf("sample 1 differs from the single restoration with the same seed (%.1f dB)", psnr(a.Samples[0], single.Image))
+			}
+			req.Progress = nil
+			b, err := h.Restore(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range a.Tensor.Data {
+				if a.Tensor.Data[i] != b.Tensor.Data[i] {
+					t.Fatal("the same seed gave a different result")
+				}
+			}
+			for i := range a.Std.Data {
+				if a.Std.Data[i] != b.Std.Data[i] {
+					t.Fatal("the same seed gave a different spread")
+				}
+			}
+			var in, out, nin, nout float64
+			for i, v := range a.Std.Data {
+				if obs.Data[i] == 1 {
+					out += float64(v)
+					nout++
+				} else {
+					in += float64(v)
+					nin++
+				}
+			}
+			if in/nin <= out/nout || in/nin < tc.minSpread {
+				t.Fatalf("mean spread %.3f levels in the holes, %.3f elsewhere: want more in the holes, and at least %g", in/nin, out/nout, tc.minSpread)
+			}
+			t.Logf("mean spread %.2f levels in the holes, %.2f elsewhere", in/nin, out/nout)
+			std := StdImage(a.Std)
+			if std.Bounds().Dx() != 64 || std.Bounds().Dy() != 48 {
+				t.Fatalf("std image is %v", std.Bounds())
+			}
+		})
 	}
 }
 

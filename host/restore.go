@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ type session struct {
 	solver        sdk.Solver
 	guidance      sdk.Guidance
 	solverParams  sdk.Params
+	samplerParams *sdk.Params // the solver's for posterior samples beside the estimate (Setting.Sampling); nil: none
 	guideParams   sdk.Params
 	res           Result // names and noise level, filled as resolved
 	release       []func(healthy bool)
@@ -77,9 +79,22 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 		return Result{}, err
 	}
 	k := max(req.Samples, 1)
-	s.start, s.progress, s.total = start, req.Progress, s.steps*k*s.ensemble
+	// runs: the samples, and with Setting.Sampling the estimate before them;
+	// where the texture stage runs, its sampler draws them afterwards
+	// (holeSamples).
+	runs, holes := k, s.samplerParams != nil && s.texture != nil
+	switch {
+	case holes:
+		runs = 1
+	case s.samplerParams != nil:
+		runs = k + 1
+	}
+	s.start, s.progress, s.total = start, req.Progress, s.steps*runs*s.ensemble
 	if s.texture != nil {
 		s.total += s.texture.Steps
+	}
+	if holes {
+		s.total += k * s.texture.Steps
 	}
 	switch s.timeout = h.cfg.PluginTimeout; {
 	case s.timeout == 0:
@@ -87,11 +102,11 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	case s.timeout < 0:
 		s.timeout = 0
 	}
-	s.sampleSteps = make([]int, k)
+	s.sampleSteps = make([]int, runs)
 
-	outs := make([]*sdk.Tensor, k)
-	errs := make([]error, k)
-	if k == 1 {
+	outs := make([]*sdk.Tensor, runs)
+	errs := make([]error, runs)
+	if runs == 1 {
 		eval := func(ctx context.Context, _ int, x *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
 			outs, err := h.model.denoiseEnsemble(ctx, []*sdk.Tensor{x}, []float64{sigma}, s.ensemble)
 			if err != nil {
@@ -99,16 +114,20 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 			}
 			return outs[0], nil
 		}
-		outs[0], errs[0] = s.sample(ctx, 0, req.Seed, eval)
+		outs[0], errs[0] = s.sample(ctx, 0, req.Seed, s.solverParams, eval)
 	} else {
-		b := newBatcher(h.model, k, s.ensemble)
+		b := newBatcher(h.model, runs, s.ensemble)
 		var wg sync.WaitGroup
-		for i := range k {
+		for i := range runs {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				defer b.leave()
-				outs[i], errs[i] = s.sample(ctx, i, req.Seed+uint64(i), b.denoise)
+				seed, params := req.Seed+uint64(i), s.solverParams
+				if s.samplerParams != nil && i > 0 {
+					params = *s.samplerParams
+				}
+				outs[i], errs[i] = s.sample(ctx, i, seed, params, b.denoise)
 			}()
 		}
 		wg.Wait()
@@ -127,14 +146,28 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	res.Device = h.model.device
 	res.Evaluations = s.evals
 	res.NetworkTime = s.network
-	if k == 1 {
+	samples := outs
+	switch {
+	case holes:
+		sub, err := h.holeSamples(ctx, s, req)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Evaluations, res.NetworkTime = s.evals, s.network
+		res.Tensor, res.Std, res.Samples, res.SamplesBeside = outs[0], sub.Std, sub.Samples, true
+		samples = nil
+	case s.samplerParams != nil:
+		samples = outs[1:]
+		res.Tensor, res.SamplesBeside = outs[0], true
+		_, res.Std = meanStd(samples)
+	case k == 1:
 		res.Tensor = outs[0]
-	} else {
+	default:
 		res.Tensor, res.Std = meanStd(outs)
 	}
 	res.Image = ImageFromTensor(res.Tensor)
 	if req.KeepSamples {
-		for _, o := range outs {
+		for _, o := range samples {
 			res.Samples = append(res.Samples, ImageFromTensor(o))
 		}
 	}
@@ -217,7 +250,7 @@ func (h *Host) newSession(req Request) (*session, error) {
 			}
 			break
 		}
-		if req.Samples > 1 {
+		if req.Samples > 1 && !samplesBeside(req, def) {
 			break
 		}
 		if w, deep := textureWeights(observed, t); deep {
@@ -246,10 +279,21 @@ func (h *Host) newSession(req Request) (*session, error) {
 	s.release = append(s.release, releaseGuidance)
 	s.solver = solverP.(sdk.Solver)
 	s.guidance = guidanceP.(sdk.Guidance)
-	s.solverParams, s.guideParams, err = splitParams(withDefaults(def.adaptedParams(req.Task, op, s.res.Noise), req.Params, s.solver.Info(), s.guidance.Info()),
+	adapted := def.adaptedParams(req.Task, op, s.res.Noise)
+	s.solverParams, s.guideParams, err = splitParams(withDefaults(adapted, req.Params, s.solver.Info(), s.guidance.Info()),
 		s.solver.Info(), s.guidance.Info())
 	if err != nil {
 		return s, err
+	}
+	if samplesBeside(req, def) {
+		sampling := maps.Clone(adapted)
+		maps.Copy(sampling, def.Sampling)
+		p, _, err := splitParams(withDefaults(sampling, req.Params, s.solver.Info(), s.guidance.Info()),
+			s.solver.Info(), s.guidance.Info())
+		if err != nil {
+			return s, err
+		}
+		s.samplerParams = &p
 	}
 
 	startSigma := req.StartSigma
@@ -274,6 +318,12 @@ func (h *Host) newSession(req Request) (*session, error) {
 	return s, nil
 }
 
+// samplesBeside reports whether a request draws its samples beside the
+// preset's estimate (Setting.Sampling) rather than averaging runs of it.
+func samplesBeside(req Request, def Setting) bool {
+	return req.Samples > 1 && def.Sampling != nil && req.Solver == ""
+}
+
 // maxEarlyNoise is the largest starting noise (in values) drawn during the
 // warm start: 64 MB of float32, a 2.3-megapixel RGB photo (the deblurring
 // prox keeps its data term up to a similar size).
@@ -287,7 +337,7 @@ func startNoise(seed uint64, c, h, w int, extra float64) *sdk.Tensor {
 
 // sample draws one posterior sample with the given seed; i numbers the
 // sample within the session.
-func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc) (out *sdk.Tensor, err error) {
+func (s *session) sample(ctx context.Context, i int, seed uint64, params sdk.Params, eval evalFunc) (out *sdk.Tensor, err error) {
 	// The watchdog runs while a plugin has the turn: during Begin and Guide,
 	// and while the solver works between evaluations; not while the
 	// network evaluates.
@@ -422,7 +472,7 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, eval evalFunc)
 		return out, nil
 	})
 	out, err = s.solver.Sample(ctx, guided, sdk.SampleRequest{X: x, SigmaMax: s.sigmaStart, SigmaMin: s.sigmaMin,
-		Steps: s.steps, Seed: seed, Params: s.solverParams})
+		Steps: s.steps, Seed: seed, Params: params})
 	if err != nil {
 		s.mu.Lock()
 		modelErr := s.modelErr

@@ -217,3 +217,53 @@ func TestTexturedInpainting(t *testing.T) {
 		}
 	}
 }
+
+// TestHoleSamples: with a hole deep enough for the texture stage, dpir's
+// samples come from the stage's sampler, after the textured estimate (which
+// is the single run's). Their spread deep in the hole is large (32 levels
+// here; dpir re-noised, with the stage off, gives 8); on known pixels nil.
+func TestHoleSamples(t *testing.T) {
+	h := openHost(t, Config{})
+	img := crop(readPNG(t, fixtures+"/images/dog.png"), 64, 48)
+	hole := image.Rect(20, 12, 44, 36)
+	req := Request{Task: Inpaint, Image: img, Mask: boxMask(64, 48, hole), Noise: 0, Seed: 4}
+	single, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Samples, req.KeepSamples = 3, true
+	var last Progress
+	req.Progress = func(p Progress) { last = p }
+	res, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = 10 + 40 + 3*40 // estimate, its texture, the samples
+	if !res.SamplesBeside || !res.Textured || len(res.Samples) != 3 || res.Evaluations != want ||
+		last.Evaluation != want || last.Total != want {
+		t.Fatalf("beside %v, textured %v, %d samples, %d evaluations, last progress %+v; want true, true, 3, %d",
+			res.SamplesBeside, res.Textured, len(res.Samples), res.Evaluations, last, want)
+	}
+	if !equalTensors(res.Tensor, single.Tensor) {
+		t.Error("the estimate beside the samples differs from the single restoration")
+	}
+	var deep, known float64
+	var nd, nk int
+	for y := range 48 {
+		for x := range 64 {
+			v := float64(res.Std.Data[y*64+x])
+			switch p := image.Pt(x, y); {
+			case p.In(hole.Inset(8)):
+				deep += v
+				nd++
+			case !p.In(hole):
+				known += v
+				nk++
+			}
+		}
+	}
+	if deep/float64(nd) < 16 || known/float64(nk) > 0.01 {
+		t.Fatalf("mean spread %.2f levels deep in the hole, %.3f on known pixels; want 16 or more, and none", deep/float64(nd), known/float64(nk))
+	}
+	t.Logf("mean spread %.2f levels deep in the hole", deep/float64(nd))
+}

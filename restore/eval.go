@@ -21,6 +21,7 @@ import (
 	"github.com/restorekit/restore/host"
 	"github.com/restorekit/restore/internal/imageio"
 	"github.com/restorekit/restore/internal/suggest"
+	"github.com/restorekit/restore/sdk"
 )
 
 const evalUsage = `Usage:
@@ -40,6 +41,13 @@ evaluations and, for inpainting, fill sharpness: the mean gradient magnitude
 inside the hole over that in a 16-pixel ring around it (the clean image's in
 parentheses). --task, --method and --steps repeat or take comma lists.
 
+With --samples K (2 or more) each case also draws K posterior samples, and
+the table scores their per-pixel spread (the .std.png map) against the
+result's actual error: error / spread is the RMS error over the RMS spread
+(times √(1 + 1/K) when the result is the samples' mean; 1: the map is as large
+as the errors, more: they are larger than it says), and spread–error corr.
+their correlation over pixels.
+
 Writes into --out: table.md (also printed), table.json (every row and image),
 sheet-TASK.png (input | result | truth for the first 3 cases, with the first
 method and the most evaluations) and psnr-TASK.png (PSNR versus evaluations).
@@ -51,7 +59,7 @@ Flags:
 // (or that eval redefines): they are left out of eval's flag set.
 var evalSkipFlags = map[string]bool{
 	"task": true, "method": true, "steps": true, "kernel": true, "blur": true, "mask": true, "noise": true,
-	"scale": true, "samples": true, "save-samples": true, "output": true, "force": true, "version": true,
+	"scale": true, "save-samples": true, "output": true, "force": true, "version": true,
 }
 
 // caseManifest is the manifest.json that ../shared/bench/make_cases.py writes per task.
@@ -140,6 +148,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if o.limit < 0 {
 		return usagef("eval: --limit %d is negative", o.limit)
+	}
+	if f.samples < 1 || f.samples > host.MaxSamples {
+		return usagef("eval: --samples %d is outside [1, %d]", f.samples, host.MaxSamples)
 	}
 	for _, s := range o.steps {
 		if s < 0 || s > 10000 {
@@ -406,7 +417,7 @@ const sheetCases = 3
 // contact sheet.
 func evalCombination(ctx context.Context, h *host.Host, t evalTask, method string, steps int, f restoreFlags,
 	params map[string]string, keep bool, stderr io.Writer) (*evalReport, *sheetRows, error) {
-	rep := &evalReport{Task: t.name, Method: method, StepsAsked: steps, Params: f.params}
+	rep := &evalReport{Task: t.name, Method: method, StepsAsked: steps, Params: f.params, Samples: f.samples}
 	var kept *sheetRows
 	if keep {
 		kept = &sheetRows{task: t.name, method: method}
@@ -428,7 +439,7 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 			return nil, nil, usagef("eval: %s is %v but its clean image %s is %v", c.Degraded, img.Bounds().Size(), c.Clean, clean.Bounds().Size())
 		}
 		req := host.Request{Task: t.kind, Image: img, Noise: c.Noise, Method: method, Solver: f.solver,
-			Guidance: f.guidance, Params: params, Steps: steps, Ensemble: f.ensemble, Cycle: host.Choice(f.cycle), Texture: host.Choice(f.texture), Seed: f.seed, StartSigma: f.start, Scale: t.scale}
+			Guidance: f.guidance, Params: params, Steps: steps, Ensemble: f.ensemble, Cycle: host.Choice(f.cycle), Texture: host.Choice(f.texture), Seed: f.seed, StartSigma: f.start, Scale: t.scale, Samples: f.samples}
 		if c.KernelPNG != "" {
 			if req.Kernel, err = readKernel(filepath.Join(t.root, c.KernelPNG)); err != nil {
 				return nil, nil, usagef("eval: %s: %v", c.KernelPNG, err)
@@ -453,7 +464,16 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 		}
 		row := evalRow{Name: c.Name, InputPSNR: metric(psnr8(clean, input)), PSNR: metric(psnr8(clean, res.Image)),
 			SSIM: metric(ssim8(clean, res.Image)), Seconds: metric(time.Since(start).Seconds()), Evaluations: res.Evaluations,
-			FillSharpness: metric(math.NaN()), CleanFillSharpness: metric(math.NaN())}
+			FillSharpness: metric(math.NaN()), CleanFillSharpness: metric(math.NaN()),
+			Calibration: metric(math.NaN()), SpreadErrorCorrelation: metric(math.NaN())}
+		if res.Std != nil {
+			k := float64(f.samples) // the result is their mean, or (beside) the posterior mean itself
+			if res.SamplesBeside {
+				k = math.Inf(1)
+			}
+			cal, corr := spreadScores(clean, res.Image, res.Std, k)
+			row.Calibration, row.SpreadErrorCorrelation = metric(cal), metric(corr)
+		}
 		if t.kind == host.Inpaint && missing != nil {
 			row.FillSharpness = metric(fillSharpness(res.Image, missing).Ratio)
 			row.CleanFillSharpness = metric(fillSharpness(clean, missing).Ratio)
@@ -475,6 +495,39 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 		kept.label = rep.Solver + " + " + rep.Guidance
 	}
 	return rep, kept, nil
+}
+
+// spreadScores scores a standard-deviation map (8-bit levels per pixel, as
+// host.Result.Std holds it) of k samples against the error of their mean.
+// calibration is the RMS error over the RMS spread, times √(1 + 1/k): the
+// mean of k draws from a posterior misses the truth by the posterior's
+// spread times √(1 + 1/k), the posterior mean by the spread itself (k = +Inf,
+// for an estimate drawn beside the samples), so 1 is a map as large as the
+// errors and more is an overconfident one. corr is the correlation over pixels of the spread
+// with the RMS (over channels) error: whether the map points at the errors.
+func spreadScores(clean, result image.Image, std *sdk.Tensor, k float64) (calibration, corr float64) {
+	want, _, _ := rgb8(clean)
+	got, w, h := rgb8(result)
+	if w*h != std.H*std.W {
+		return math.NaN(), math.NaN()
+	}
+	var se, ss, sx, sy, sxx, syy, sxy float64
+	for p := range w * h {
+		var e2 float64
+		for c := range 3 {
+			d := got[c][p] - want[c][p]
+			e2 += d * d
+		}
+		e2 /= 3
+		x, y := float64(std.Data[p]), math.Sqrt(e2)
+		se += e2
+		ss += x * x
+		sx, sy, sxx, syy, sxy = sx+x, sy+y, sxx+x*x, syy+y*y, sxy+x*y
+	}
+	n := float64(w * h)
+	calibration = math.Sqrt(se / (ss * (1 + 1/k)))
+	corr = (sxy/n - sx/n*sy/n) / math.Sqrt((sxx/n-sx/n*sx/n)*(syy/n-sy/n*sy/n))
+	return calibration, corr
 }
 
 // rgb8 returns the image as 8-bit RGB planes, quantised as a PNG writer would.

@@ -39,6 +39,10 @@ type evalRow struct {
 	// fillSharpness), CleanFillSharpness the clean image's under the same mask.
 	FillSharpness      metric `json:"fill_sharpness,omitzero"`
 	CleanFillSharpness metric `json:"clean_fill_sharpness,omitzero"`
+	// Calibration and SpreadErrorCorrelation score the standard-deviation
+	// map of a run with several samples (see spreadScores).
+	Calibration            metric `json:"calibration,omitzero"`
+	SpreadErrorCorrelation metric `json:"spread_error_correlation,omitzero"`
 }
 
 // evalReport is one (task, method, steps) combination: a row of the table.
@@ -57,9 +61,14 @@ type evalReport struct {
 	Seconds    metric   `json:"mean_seconds"`
 	// FillSharpness and CleanFillSharpness average the images' ratios
 	// (those with one) for inpainting tasks.
-	FillSharpness      metric    `json:"mean_fill_sharpness,omitzero"`
-	CleanFillSharpness metric    `json:"mean_clean_fill_sharpness,omitzero"`
-	Rows               []evalRow `json:"rows"`
+	FillSharpness      metric `json:"mean_fill_sharpness,omitzero"`
+	CleanFillSharpness metric `json:"mean_clean_fill_sharpness,omitzero"`
+	// Samples is --samples; Calibration and SpreadErrorCorrelation average
+	// the images' scores when it is 2 or more.
+	Samples                int       `json:"samples"`
+	Calibration            metric    `json:"mean_calibration,omitzero"`
+	SpreadErrorCorrelation metric    `json:"mean_spread_error_correlation,omitzero"`
+	Rows                   []evalRow `json:"rows"`
 }
 
 // evalTable is table.json.
@@ -79,6 +88,8 @@ const sharpnessDoc = "inpainting only: mean gradient magnitude (central differen
 func (r *evalReport) summarise(inpaint bool) {
 	r.Cases = len(r.Rows)
 	r.FillSharpness, r.CleanFillSharpness = metric(math.NaN()), metric(math.NaN())
+	r.Calibration = meanFinite(r.Rows, func(row evalRow) metric { return row.Calibration })
+	r.SpreadErrorCorrelation = meanFinite(r.Rows, func(row evalRow) metric { return row.SpreadErrorCorrelation })
 	if r.Cases == 0 {
 		r.InputPSNR, r.PSNR, r.SSIM, r.Seconds = metric(math.NaN()), metric(math.NaN()), metric(math.NaN()), metric(math.NaN())
 		return
@@ -117,12 +128,22 @@ func meanFinite(rows []evalRow, get func(evalRow) metric) metric {
 }
 
 // markdownTable renders the rows as the Markdown table that eval prints and
-// writes to table.md, with a note on fill sharpness when a row has it.
+// writes to table.md, with a note on fill sharpness when a row has it, and
+// the spread map's scores when a row drew several samples.
 func markdownTable(rows []*evalReport) string {
 	var b strings.Builder
+	spread := false
+	for _, r := range rows {
+		spread = spread || r.Samples > 1
+	}
 	tw := tabwriter.NewWriter(&b, 0, 4, 1, ' ', 0)
-	fmt.Fprintln(tw, "| task\t| method\t| solver + guidance\t| evaluations\t| cases\t| input PSNR\t| PSNR\t| SSIM\t| s/img\t| fill sharpness\t|")
-	fmt.Fprintln(tw, "|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|")
+	head, rule := "| task\t| method\t| solver + guidance\t| evaluations\t| cases\t| input PSNR\t| PSNR\t| SSIM\t| s/img\t| fill sharpness\t|",
+		"|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|"
+	if spread {
+		head, rule = head+" samples\t| error / spread\t| spread–error corr.\t|", rule+"---\t|---\t|---\t|"
+	}
+	fmt.Fprintln(tw, head)
+	fmt.Fprintln(tw, rule)
 	note := false
 	for _, r := range rows {
 		plugins := r.Solver + " + " + r.Guidance
@@ -134,14 +155,23 @@ func markdownTable(rows []*evalReport) string {
 			sharp = fmt.Sprintf("%s (clean %s)", fmtMetric(r.FillSharpness, 2), fmtMetric(r.CleanFillSharpness, 2))
 			note = true
 		}
-		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %d\t| %d\t| %s\t| %s\t| %s\t| %s\t| %s\t|\n", r.Task, r.Method, plugins, r.Steps, r.Cases,
+		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %d\t| %d\t| %s\t| %s\t| %s\t| %s\t| %s\t|", r.Task, r.Method, plugins, r.Steps, r.Cases,
 			fmtMetric(r.InputPSNR, 2), fmtMetric(r.PSNR, 2), fmtMetric(r.SSIM, 4), fmtMetric(r.Seconds, 2), sharp)
+		if spread {
+			fmt.Fprintf(tw, " %d\t| %s\t| %s\t|", max(r.Samples, 1), fmtMetric(r.Calibration, 2), fmtMetric(r.SpreadErrorCorrelation, 2))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	if note {
 		b.WriteString("\nFill sharpness: mean gradient magnitude of the 8-bit luminance inside the hole over that in the\n" +
 			"16-pixel ring of known pixels around it (1: as sharp as its surroundings; 0: flat), mean over the images;\n" +
 			"the clean image's under the same mask in parentheses.\n")
+	}
+	if spread {
+		b.WriteString("\nError / spread: the result's RMS error over its RMS standard deviation across the samples, times\n" +
+			"√(1 + 1/K) for K samples (1: the map is as large as the errors; above 1: the errors are larger than it\n" +
+			"says); spread–error corr.: the correlation over pixels of the map with the RMS error (8-bit, RGB).\n")
 	}
 	return b.String()
 }

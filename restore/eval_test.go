@@ -267,6 +267,52 @@ func TestEvalCasesJSON(t *testing.T) {
 	}
 }
 
+// TestEvalSamples scores the spread map of several samples: the default
+// denoising preset draws them beside its estimate, so the row's PSNR is the
+// single run's, its evaluations the estimate's and the samples' together,
+// and every image gets a positive calibration ratio and a correlation.
+func TestEvalSamples(t *testing.T) {
+	set := tinyCases(t)
+	dir := t.TempDir()
+	run := func(samples string) map[string]any {
+		t.Helper()
+		out := filepath.Join(dir, "s"+samples+".json")
+		code, stdout, stderr := restore(t, nil, "eval", "--cases", filepath.Join(set, "denoise25"), "--steps", "2",
+			"--samples", samples, "--out", filepath.Join(dir, "eval"+samples), "--json", out, "--quiet")
+		if code != 0 {
+			t.Fatalf("--samples %s: exit %d: %s", samples, code, stderr)
+		}
+		if strings.Contains(stdout, "error / spread") != (samples != "1") {
+			t.Errorf("--samples %s: table header:\n%s", samples, stdout)
+		}
+		var rep map[string]any
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	one, three := run("1"), run("3")
+	if one["mean_psnr"] != three["mean_psnr"] || three["evaluations"] != 8.0 {
+		t.Errorf("--samples 3: PSNR %v (one sample: %v), %v evaluations (want 8: the estimate's 2 and 3×2)",
+			three["mean_psnr"], one["mean_psnr"], three["evaluations"])
+	}
+	if _, ok := one["mean_calibration"]; ok {
+		t.Errorf("one sample, yet a calibration: %v", one)
+	}
+	for _, row := range three["rows"].([]any) {
+		r := row.(map[string]any)
+		cal, ok1 := r["calibration"].(float64)
+		corr, ok2 := r["spread_error_correlation"].(float64)
+		if !ok1 || !ok2 || !(cal > 0) || corr < -1 || corr > 1 {
+			t.Errorf("%v: calibration %v, correlation %v", r["name"], r["calibration"], r["spread_error_correlation"])
+		}
+	}
+}
+
 // TestEvalBadUsage checks that mistakes end in a one-line message and exit 2,
 // before anything is restored or written.
 func TestEvalBadUsage(t *testing.T) {
@@ -292,6 +338,7 @@ func TestEvalBadUsage(t *testing.T) {
 		{"steps not a number", []string{"--set", set, "--steps", "many"}, []string{"many"}},
 		{"nothing matches", []string{"--set", set, "--match", "zebra"}, []string{"zebra"}},
 		{"bad param", []string{"--set", set, "--param", "zeta"}, []string{"name=value"}},
+		{"no samples", []string{"--set", set, "--samples", "0"}, []string{"--samples 0"}},
 		{"unknown flag", []string{"--set", set, "--limt", "2"}, []string{"did you mean --limit"}},
 		{"restore-only flag", []string{"--set", set, "--noise", "25"}, []string{"--noise"}},
 	}

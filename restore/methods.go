@@ -63,6 +63,13 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			if t := s.Texture; t != nil { // EVALS is the run without it
 				params = strings.TrimPrefix(params+fmt.Sprintf(", deep holes: %d + %d of %s for texture", t.MeanSteps, t.Steps, t.Method), "-, ")
 			}
+			if s.Sampling != nil { // --samples: drawn beside the estimate
+				by := formatParams(s.Sampling)
+				if s.Texture != nil {
+					by += " (deep holes: by the texture's sampler)"
+				}
+				params = strings.TrimPrefix(params+", --samples drawn beside this estimate with "+by, "-, ")
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.Name, task, s.Solver, s.Guidance, evals, start, params)
 		}
 	}

@@ -105,7 +105,7 @@ func newRestoreFlagSet(f *restoreFlags, stderr io.Writer) *pflag.FlagSet {
 	fs.StringVar(&f.guidance, "guidance", "", "guidance plugin, overriding the method's (see: restore plugins list)")
 	fs.StringArrayVar(&f.params, "param", nil, "plugin parameter name=value (repeatable; prefix solver. or guidance. if both take it)")
 	fs.Uint64Var(&f.seed, "seed", host.DefaultSeed, "random seed: the same seed gives the same result")
-	fs.IntVar(&f.samples, "samples", 1, "posterior samples to draw: OUTPUT gets their mean, OUTPUT's stem + .std.png their per-pixel spread")
+	fs.IntVar(&f.samples, "samples", 1, "posterior samples to draw: OUTPUT's stem + .std.png gets their per-pixel spread, OUTPUT the method's estimate (dpir; diffpir's denoising) or their mean (the other methods)")
 	fs.BoolVar(&f.saveSamples, "save-samples", false, "with --samples, also write each sample (OUTPUT's stem + .sample1.png, …)")
 	fs.Float64Var(&f.start, "start-sigma", 0, "noise level to start sampling from, in [-1,1] units (default: the method's)")
 	fs.StringVar(&f.model, "model", "", "ONNX score model (default: the built-in model)")
@@ -492,8 +492,16 @@ func restoreFile(ctx context.Context, h *host.Host, f restoreFlags, req host.Req
 			for _, v := range res.Std.Data {
 				sum += float64(v)
 			}
-			fmt.Fprintf(stderr, "restore: %s is the mean of %d samples; their spread is in %s (%d gray levels per 8-bit level; mean %.2f levels)\n",
-				j.output, f.samples, outputs[0], host.StdScale, sum/float64(len(res.Std.Data)))
+			what := fmt.Sprintf("the mean of %d samples", f.samples)
+			if res.SamplesBeside {
+				what = fmt.Sprintf("the method's estimate, as without --samples; %d samples drawn beside it", f.samples)
+			}
+			fmt.Fprintf(stderr, "restore: %s is %s; their spread is in %s (%d gray levels per 8-bit level; mean %.2f levels)\n",
+				j.output, what, outputs[0], host.StdScale, sum/float64(len(res.Std.Data)))
+			if sum == 0 {
+				fmt.Fprintf(stderr, "restore: the samples are identical: %s + %s draws the same image whatever the seed (the default method, or one that samples, such as ddnm, gives a spread)\n",
+					res.Solver, res.Guidance)
+			}
 		}
 	}
 	return nil

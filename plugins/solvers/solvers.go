@@ -179,14 +179,22 @@ func (DDIM) Sample(ctx context.Context, d sdk.Denoiser, req sdk.SampleRequest) (
 // the denoiser is asked to remove σ_{i+1} from it. It is an optimiser, not a
 // sampler: on Gaussian data it converges to the mean, not to samples. One
 // evaluation per step.
+//
+// ζ (zeta) > 0 makes it draw samples instead: each iterate gets fresh noise
+// of σ_{i+1}·√ζ, x ← D̃(x, σ_i) + σ_{i+1}·√ζ·z (at ζ = 1, DDIM's step with
+// DiffPIR's ζ = 1). The host uses it to draw samples beside an optimiser's
+// estimate (host.Setting.Sampling). They are narrower than the posterior:
+// on Gaussian data (variance s²) the spread follows v ← a_i²·v + ζσ_{i+1}²
+// with a_i = s²/(s²+σ_i²), below s² at any ζ ≤ 1.
 type PnP struct{}
 
 // Info describes the solver.
 func (PnP) Info() sdk.Info {
 	return sdk.Info{
-		Name: "pnp", Version: "1.0.0", Kind: sdk.KindSolver,
-		Summary: "plug-and-play HQS (DPIR): each estimate is the next iterate, no re-noising",
-		Params:  scheduleParams(),
+		Name: "pnp", Version: "1.1.0", Kind: sdk.KindSolver,
+		Summary: "plug-and-play HQS (DPIR): each estimate is the next iterate, no re-noising (zeta > 0: fresh noise, samples)",
+		Params: append(scheduleParams(),
+			sdk.FloatParam("zeta", 0, 0, 1, "fresh noise added to each iterate, as a share of the next σ's variance (0: the optimiser)")),
 	}
 }
 
@@ -198,10 +206,18 @@ func (PnP) Sample(ctx context.Context, d sdk.Denoiser, req sdk.SampleRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	amp := math.Sqrt(req.Params.Float("zeta"))
+	rng := sdk.NewRNG(req.Seed)
 	x := req.X
-	for _, si := range s {
+	for i, si := range s {
 		if x, err = denoise(ctx, d, x, si); err != nil {
 			return nil, err
+		}
+		if amp > 0 && i < len(s)-1 {
+			a := amp * s[i+1]
+			for j := range x.Data {
+				x.Data[j] += float32(a * rng.Normal())
+			}
 		}
 	}
 	return x, nil

@@ -7,10 +7,12 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/restorekit/restore/plugins/solvers"
 	"github.com/restorekit/restore/sdk"
+	"github.com/restorekit/restore/sdk/schedule"
 	"github.com/restorekit/restore/sdk/sdktest"
 )
 
@@ -333,5 +335,39 @@ func TestPnPConvergesToTheMean(t *testing.T) {
 	few, many := dist(3), dist(40)
 	if !(many < few/10) || many > 1e-3 {
 		t.Fatalf("distance to the mean %.3g after 3 steps, %.3g after 40: want convergence below 1e-3", few, many)
+	}
+}
+
+// TestPnPZetaSpread: with ζ > 0 plug-and-play re-noises each iterate, so on
+// Gaussian data its results spread around the mean, by what the recursion
+// v ← a_i²·v + ζσ_{i+1}² (a_i = s²/(s²+σ_i²), the denoiser's shrinkage)
+// gives: less than the posterior's s², as the host's calibration measures
+// on photographs (see host.Setting.Sampling). ζ = 0 gives no spread.
+func TestPnPZetaSpread(t *testing.T) {
+	for _, tc := range []struct {
+		zeta  string
+		steps int
+	}{{"0", 20}, {"0.5", 20}, {"1", 20}, {"1", 8}} {
+		t.Run(tc.zeta+"/"+strconv.Itoa(tc.steps), func(t *testing.T) {
+			c := with(solvers.PnP{}, "zeta", tc.zeta)
+			levels, err := schedule.Sigmas(schedule.Karras, tc.steps, gaussMax, gaussMin, 7)
+			if err != nil {
+				t.Fatal(err)
+			}
+			zeta, _ := strconv.ParseFloat(tc.zeta, 64)
+			s2 := gaussStd * gaussStd
+			v := s2 + gaussMax*gaussMax // the start's spread around the mean
+			for i, si := range levels {
+				a := s2 / (s2 + si*si)
+				v *= a * a
+				if i < len(levels)-1 {
+					v += zeta * levels[i+1] * levels[i+1]
+				}
+			}
+			_, got := gaussianRun(t, c, tc.steps, 5)
+			if math.Abs(got-v) > 0.1*v+1e-9 || got >= s2 {
+				t.Fatalf("variance %.4g, want %.4g (the recursion's), below the posterior's %.4g", got, v, s2)
+			}
+		})
 	}
 }
