@@ -317,6 +317,11 @@ func methodSetting(name string, task Task) (string, Setting, error) {
 // squares the fade (a quarter left at σ 4): 25.12, 25.66, 28.26, and held
 // out from that, 21 at 150° at σ 4 24.93 → 25.00, 19 at 25° at σ 3.2
 // 25.83 → 25.88, 27 at 120° at σ 5 24.09 → 24.16.
+//
+// Past σ 12.75 thin strokes keep 0.5 where other motion's λ rises: held
+// out (train/extra_cases.py --thinheavy, session 14, first 20 images),
+// 0.5 against the rise gave 13 px at 75° at σ 16 25.62 / 25.53 dB, 25 at
+// 150° at σ 25 22.99 / 22.87, 19 at 10° at σ 14 25.10 / 25.05.
 func deblurLambdaScale(op operator.Operator, sigma8 float64) float64 {
 	noise := 1.0 // falls from 1 at σ 2.55 to 0.5 at 6.375, and no further
 	if sigma8 > 2.55 {

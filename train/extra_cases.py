@@ -93,6 +93,12 @@ deblur_line11_30_mid; 77–79); then, held out from the fade those set,
 19 px at 25° at σ = 3.2 and 27 px at 120° at σ = 5 (deblur_line19_25_low,
 deblur_line27_120_mid; 80, 81).
 
+With --thinheavy it writes straight lines in very noisy photos, held out
+from the exception session 13 made for thin strokes past σ 12.75 (they keep
+λ 0.5 where other motion's grows as √σ): 13 px at 75° at σ = 16, 25 px at
+150° at σ = 25 and 19 px at 10° at σ = 14 (deblur_line13_75_16,
+deblur_line25_150_25, deblur_line19_10_14; 82–84).
+
 The --defocus kernels were added in rounds, each after the rule before it had been checked,
 so only the first round (disks of radius 3 and 8, radius 6 at σ = 6.375,
 the box, the 11-pixel line) checked a rule it had not shaped (docs/tuning.md:
@@ -121,6 +127,7 @@ def main():
     ap.add_argument("--mild", action="store_true", help="write only mild defocus in noisy photos (see above)")
     ap.add_argument("--midlines", action="store_true", help="write only straight lines at σ = 3.2 to 5 (see above)")
     ap.add_argument("--heavy", action="store_true", help="write only motion in very noisy photos (see above)")
+    ap.add_argument("--thinheavy", action="store_true", help="write only straight lines in very noisy photos (see above)")
     a = ap.parse_args()
     sys.path.insert(0, a.bench)
     import make_cases as mc  # noqa: E402
@@ -205,8 +212,8 @@ def main():
         make_shake_tasks(mc, a.out, (("deblur_shake25", 71, 25.0),))
         make_disk_task(mc, a.out, "deblur_line15_20", 72, 0, 20.0, line_kernel(15, 40), "line length 15 at 40 degrees")
         return
-    if a.midlines:
-        for task, idx, length, degrees, sigma in MIDLINES:
+    if a.midlines or a.thinheavy:
+        for task, idx, length, degrees, sigma in (MIDLINES if a.midlines else THINHEAVY):
             make_disk_task(mc, a.out, task, idx, 0, sigma, line_kernel(length, degrees),
                            f"line length {length} at {degrees} degrees")
         return
@@ -255,6 +262,14 @@ MIDLINES = (
     # held out from the fade those set
     ("deblur_line19_25_low", 80, 19, 25, 3.2),
     ("deblur_line27_120_mid", 81, 27, 120, 5.0),
+)
+
+# The straight lines --thinheavy writes, past σ 12.75: task, index, length
+# (pixels), angle (degrees), σ.
+THINHEAVY = (
+    ("deblur_line13_75_16", 82, 13, 75, 16.0),
+    ("deblur_line25_150_25", 83, 25, 150, 25.0),
+    ("deblur_line19_10_14", 84, 19, 10, 14.0),
 )
 
 # The straight-motion kernels --motion writes: task, index, length (pixels),
