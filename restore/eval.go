@@ -44,9 +44,9 @@ parentheses). --task, --method and --steps repeat or take comma lists.
 With --samples K (2 or more) each case also draws K posterior samples, and
 the table scores their per-pixel spread (the .std.png map) against the
 result's actual error: error / spread is the RMS error over the RMS spread
-(times √(1 + 1/K) when the result is the samples' mean; 1: the map is as large
-as the errors, more: they are larger than it says), and spread–error corr.
-their correlation over pixels.
+(the spread times √(1 + 1/K) when the result is the samples' mean; 1: the map
+is as large as the errors, more: they are larger than it says), and
+spread–error corr. their correlation over pixels.
 
 Writes into --out: table.md (also printed), table.json (every row and image),
 sheet-TASK.png (input | result | truth for the first 3 cases, with the first
@@ -498,13 +498,14 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 }
 
 // spreadScores scores a standard-deviation map (8-bit levels per pixel, as
-// host.Result.Std holds it) of k samples against the error of their mean.
-// calibration is the RMS error over the RMS spread, times √(1 + 1/k): the
-// mean of k draws from a posterior misses the truth by the posterior's
-// spread times √(1 + 1/k), the posterior mean by the spread itself (k = +Inf,
-// for an estimate drawn beside the samples), so 1 is a map as large as the
-// errors and more is an overconfident one. corr is the correlation over pixels of the spread
-// with the RMS (over channels) error: whether the map points at the errors.
+// host.Result.Std holds it) of k samples against the result's error.
+// calibration is RMS error / (RMS spread · √(1 + 1/k)): the mean of k draws
+// from a posterior misses the truth by the posterior's spread times
+// √(1 + 1/k), the posterior mean by the spread itself (k = +Inf, for an
+// estimate drawn beside the samples), so 1 is a map as large as the errors
+// and more is an overconfident one. corr is the correlation over pixels of
+// the spread with the RMS (over channels) error: whether the map points at
+// the errors.
 func spreadScores(clean, result image.Image, std *sdk.Tensor, k float64) (calibration, corr float64) {
 	want, _, _ := rgb8(clean)
 	got, w, h := rgb8(result)

@@ -169,9 +169,10 @@ func markdownTable(rows []*evalReport) string {
 			"the clean image's under the same mask in parentheses.\n")
 	}
 	if spread {
-		b.WriteString("\nError / spread: the result's RMS error over its RMS standard deviation across the samples, times\n" +
-			"√(1 + 1/K) for K samples (1: the map is as large as the errors; above 1: the errors are larger than it\n" +
-			"says); spread–error corr.: the correlation over pixels of the map with the RMS error (8-bit, RGB).\n")
+		b.WriteString("\nError / spread: the result's RMS error over the RMS standard deviation across the samples (times\n" +
+			"√(1 + 1/K) when the result is the mean of K samples; 1: the map is as large as the errors; above 1: the\n" +
+			"errors are larger than it says); spread–error corr.: the correlation over pixels of the map with the RMS\n" +
+			"error (8-bit, RGB).\n")
 	}
 	return b.String()
 }
