@@ -51,16 +51,30 @@ type Setting struct {
 	// start σ the request sets is used as given.
 	AdaptStart bool
 	// Sampling, for a preset whose solver is an optimiser (its runs agree
-	// whatever the seed, so their spread says nothing), overrides solver
-	// parameters to make the same solver draw posterior samples. With
-	// Request.Samples of 2 or more the result is then the preset's own
-	// estimate, as a single run gives it, and the samples, drawn beside it
-	// with these parameters, give its spread (Result.Std); where the
-	// Texture stage runs, its sampler draws them instead (holeSamples).
-	// Nil: the samples are runs of the preset itself, and the result is
-	// their mean.
-	Sampling map[string]string
+	// whatever the seed, so their spread says nothing), says how it draws
+	// Request.Samples beside its own estimate, which stays the result (see
+	// Sampling). Nil: the samples are runs of the preset itself, and the
+	// result is their mean.
+	Sampling *Sampling
 }
+
+// Sampling is how an optimiser preset draws posterior samples beside its
+// estimate (Setting.Sampling). Where the Texture stage runs, its sampler
+// draws them, whatever this says (holeSamples).
+type Sampling struct {
+	// Params override the preset's solver parameters to make the same
+	// solver sample (pnp's zeta), the samples otherwise run as the estimate.
+	Params map[string]string
+	// Method, if set, draws them instead as a restoration of its own:
+	// that method's setting for the task, with Steps evaluations from
+	// StartSigma and Params.
+	Method     string
+	Steps      int
+	StartSigma float64
+}
+
+// zetaSampling makes pnp and ddim re-noise each iterate fully.
+var zetaSampling = &Sampling{Params: map[string]string{"zeta": "1"}}
 
 // The presets. Settings were tuned with `restore eval` on the CBSD68
 // cases; the README's table gives what each reaches.
@@ -75,7 +89,7 @@ var methods = []Method{
 			// measured within 0.05 dB of each other).
 			// Cycling: 29.79 → 29.83 dB on the first 8 denoise25 cases.
 			Denoise: {Solver: "ddim", Guidance: "none", Steps: 5, Cycle: true, Params: map[string]string{"zeta": "0"},
-				Sampling: map[string]string{"zeta": "1"}},
+				Sampling: zetaSampling},
 			Deblur: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.15,
 				Params: map[string]string{"zeta": "0.6", "lambda": "0.5"}},
 			Inpaint: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.2,
@@ -97,7 +111,7 @@ var methods = []Method{
 			// deblurStartSigma.
 			Deblur: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.3,
 				Params: map[string]string{"schedule": "loglinear", "lambda": "1"}, AdaptLambda: true, AdaptStart: true,
-				Sampling: map[string]string{"zeta": "1"}},
+				Sampling: zetaSampling},
 			// 40 evaluations: on the first 8 random-70% cases with session
 			// 4's model, 27.75 dB at 20, 27.90 at 40, 27.91 at 50 (also
 			// over 20 with --ensemble 2: 27.78); box fills 26.46 → 26.51.
@@ -118,12 +132,16 @@ var methods = []Method{
 				Params: map[string]string{"schedule": "loglinear"},
 				Texture: &Texture{MeanSteps: 10, Method: "ddnm", Steps: 40, StartSigma: 5, Params: map[string]string{"eta": "1"},
 					Scale: 1.5, Gain: 2, Near: 1, Ramp: 3, Deep: 8},
-				Sampling: map[string]string{"zeta": "1"}},
+				Sampling: zetaSampling},
 			// Start σ 0.6 (session 9, all 68 cases): sr2 29.88 at 0.3,
 			// 29.90 at 0.6, 29.89 at 1; sr4 25.53, 25.58, 25.58.
 			SR: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.6,
-				Params:   map[string]string{"schedule": "loglinear", "lambda": "0.23"},
-				Sampling: map[string]string{"zeta": "1"}},
+				Params: map[string]string{"schedule": "loglinear", "lambda": "0.23"},
+				// Samples (session 14, first 8 cases, 4 samples): drawn by
+				// DDNM from σ 5, the estimate's errors are 1.55 (sr2) and
+				// 1.92 (sr4) times their spread; by pnp re-noised
+				// (zetaSampling), 3.12 and 5.54.
+				Sampling: &Sampling{Method: "ddnm", Steps: 40, StartSigma: 5, Params: map[string]string{"eta": "1"}}},
 		},
 	},
 	{

@@ -13,6 +13,7 @@ import (
 	"github.com/restorekit/restore/plugins/guidance"
 	"github.com/restorekit/restore/plugins/solvers"
 
+	"github.com/restorekit/restore/sdk"
 	"github.com/restorekit/restore/sdk/operator"
 )
 
@@ -241,6 +242,37 @@ func TestSuperResolution(t *testing.T) {
 	if d := psnr(small, ImageFromTensor(op.Apply(res.Tensor))); d < 40 {
 		t.Fatalf("shrunk again, the result is %.1f dB from the measurement, want ≥ 40", d)
 	}
+	// Samples: drawn apart by DDNM from σ 5 (Sampling.Method), after the
+	// estimate, which stays the result; the spread is larger than dpir's
+	// re-noised samples give.
+	req := Request{Task: SR, Scale: 4, Image: small, Noise: 0, Samples: 2, KeepSamples: true}
+	two, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !two.SamplesBeside || two.Evaluations != 8+2*40 || len(two.Samples) != 2 || two.Samples[0].Bounds() != res.Image.Bounds() {
+		t.Fatalf("beside %v, %d evaluations, %d samples; want true, %d, 2 of the result's size", two.SamplesBeside, two.Evaluations, len(two.Samples), 8+2*40)
+	}
+	if psnr(two.Image, res.Image) < 99 {
+		t.Fatalf("with samples the result moved (%.1f dB from the single run)", psnr(two.Image, res.Image))
+	}
+	zeta := req
+	zeta.Solver, zeta.Params = "pnp", map[string]string{"zeta": "1"} // dpir's own solver re-noised, averaged
+	narrow, err := h.Restore(context.Background(), zeta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean := func(t *sdk.Tensor) (m float64) {
+		for _, v := range t.Data {
+			m += float64(v)
+		}
+		return m / float64(len(t.Data))
+	}
+	a, b := mean(two.Std), mean(narrow.Std)
+	if a < 1.5*b {
+		t.Fatalf("mean spread %.2f levels, re-noised pnp's %.2f: want 1.5 times or more", a, b)
+	}
+	t.Logf("4x, 2 samples: mean spread %.2f levels (re-noised pnp's: %.2f)", a, b)
 	for _, scale := range []int{0, 1, MaxScale + 1} {
 		if _, err := h.Restore(context.Background(), Request{Task: SR, Scale: scale, Image: small}); !errors.Is(err, ErrBadInput) {
 			t.Fatalf("scale %d: got %v, want ErrBadInput", scale, err)

@@ -42,6 +42,7 @@ type session struct {
 	guidance      sdk.Guidance
 	solverParams  sdk.Params
 	samplerParams *sdk.Params // the solver's for posterior samples beside the estimate (Setting.Sampling); nil: none
+	apart         *Sampling   // or the restoration that draws them after the estimate (apartSamples); nil: none
 	guideParams   sdk.Params
 	res           Result // names and noise level, filled as resolved
 	release       []func(healthy bool)
@@ -79,12 +80,12 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 		return Result{}, err
 	}
 	k := max(req.Samples, 1)
-	// runs: the samples, and with Setting.Sampling the estimate before them;
-	// where the texture stage runs, its sampler draws them afterwards
-	// (holeSamples).
-	runs, holes := k, s.samplerParams != nil && s.texture != nil
+	// runs: the samples, and with Setting.Sampling the estimate before them,
+	// or the estimate alone when a restoration of their own draws them
+	// afterwards (apartSamples).
+	runs := k
 	switch {
-	case holes:
+	case s.apart != nil:
 		runs = 1
 	case s.samplerParams != nil:
 		runs = k + 1
@@ -93,8 +94,8 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	if s.texture != nil {
 		s.total += s.texture.Steps
 	}
-	if holes {
-		s.total += k * s.texture.Steps
+	if s.apart != nil {
+		s.total += k * s.apart.Steps
 	}
 	switch s.timeout = h.cfg.PluginTimeout; {
 	case s.timeout == 0:
@@ -148,8 +149,8 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	res.NetworkTime = s.network
 	samples := outs
 	switch {
-	case holes:
-		sub, err := h.holeSamples(ctx, s, req)
+	case s.apart != nil:
+		sub, err := h.apartSamples(ctx, s, req)
 		if err != nil {
 			return Result{}, err
 		}
@@ -285,9 +286,15 @@ func (h *Host) newSession(req Request) (*session, error) {
 	if err != nil {
 		return s, err
 	}
-	if samplesBeside(req, def) {
+	switch t := s.texture; {
+	case !samplesBeside(req, def):
+	case t != nil: // deep holes: the texture's sampler (see apartSamples)
+		s.apart = &Sampling{Method: t.Method, Steps: t.Steps, StartSigma: t.StartSigma, Params: t.Params}
+	case def.Sampling.Method != "":
+		s.apart = def.Sampling
+	default:
 		sampling := maps.Clone(adapted)
-		maps.Copy(sampling, def.Sampling)
+		maps.Copy(sampling, def.Sampling.Params)
 		p, _, err := splitParams(withDefaults(sampling, req.Params, s.solver.Info(), s.guidance.Info()),
 			s.solver.Info(), s.guidance.Info())
 		if err != nil {

@@ -128,22 +128,23 @@ func addDetail(est, sample *sdk.Tensor, weight []float32, scale, gain float64) e
 	return nil
 }
 
-// holeSamples draws a request's Samples with the texture stage's sampler,
-// seeds Seed+1 to Seed+Samples: inside holes deep enough for the stage, the
-// optimiser re-noised (Setting.Sampling) stays close to its own smooth fill
-// and its samples barely spread, where the texture's sampler, which starts
-// from far higher noise, draws varied fills (session 14, the first 8
+// apartSamples draws a request's Samples as a restoration of their own,
+// with s.apart's method, seeds Seed+1 to Seed+Samples. Inside holes deep
+// enough for the texture stage it is the stage's sampler: the optimiser
+// re-noised (zetaSampling) stays close to its own smooth fill and its
+// samples barely spread, where the texture's sampler, which starts from far
+// higher noise, draws varied fills (session 14, the first 8
 // inpaint_box128 cases: errors 11.7 times the spread, against 2.3).
-func (h *Host) holeSamples(ctx context.Context, s *session, req Request) (Result, error) {
-	t := s.texture
-	sreq := Request{Task: req.Task, Image: req.Image, Mask: req.Mask, Noise: s.res.Noise, Method: t.Method,
-		Params: t.Params, Steps: t.Steps, StartSigma: t.StartSigma, Seed: req.Seed + 1, Texture: Off,
-		Samples: req.Samples, KeepSamples: req.KeepSamples}
+func (h *Host) apartSamples(ctx context.Context, s *session, req Request) (Result, error) {
+	a := s.apart
+	sreq := Request{Task: req.Task, Image: req.Image, Mask: req.Mask, Kernel: req.Kernel, Scale: req.Scale,
+		Noise: s.res.Noise, Method: a.Method, Params: a.Params, Steps: a.Steps, StartSigma: a.StartSigma,
+		Seed: req.Seed + 1, Texture: Off, Samples: req.Samples, KeepSamples: req.KeepSamples}
 	return h.sub(ctx, s, req, sreq)
 }
 
 // sub runs a restoration within a session's (the texture stage's sample,
-// holeSamples), counting its evaluations and time as the session's and
+// apartSamples), counting its evaluations and time as the session's and
 // reporting its progress as the session's.
 func (h *Host) sub(ctx context.Context, s *session, req, sreq Request) (Result, error) {
 	offset := s.evals

@@ -63,8 +63,11 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			if t := s.Texture; t != nil { // EVALS is the run without it
 				params = strings.TrimPrefix(params+fmt.Sprintf(", deep holes: %d + %d of %s for texture", t.MeanSteps, t.Steps, t.Method), "-, ")
 			}
-			if s.Sampling != nil { // --samples: drawn beside the estimate
-				by := formatParams(s.Sampling)
+			if sm := s.Sampling; sm != nil { // --samples: drawn beside the estimate
+				by := formatParams(sm.Params)
+				if sm.Method != "" {
+					by = fmt.Sprintf("%s (%d evaluations from σ %g, %s)", sm.Method, sm.Steps, sm.StartSigma, by)
+				}
 				if s.Texture != nil {
 					by += " (deep holes: by the texture's sampler)"
 				}
