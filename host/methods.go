@@ -60,7 +60,7 @@ type Setting struct {
 
 // Sampling is how an optimiser preset draws posterior samples beside its
 // estimate (Setting.Sampling). Where the Texture stage runs, its sampler
-// draws them, whatever this says (holeSamples).
+// draws them, whatever this says (apartSamples).
 type Sampling struct {
 	// Params override the preset's solver parameters to make the same
 	// solver sample (pnp's zeta), the samples otherwise run as the estimate.

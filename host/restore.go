@@ -289,7 +289,7 @@ func (h *Host) newSession(req Request) (*session, error) {
 	switch t := s.texture; {
 	case !samplesBeside(req, def):
 	case t != nil: // deep holes: the texture's sampler (see apartSamples)
-		s.apart = &Sampling{Method: t.Method, Steps: t.Steps, StartSigma: t.StartSigma, Params: t.Params}
+		s.apart = t.sampler()
 	case def.Sampling.Method != "":
 		s.apart = def.Sampling
 	default:

@@ -136,11 +136,22 @@ func addDetail(est, sample *sdk.Tensor, weight []float32, scale, gain float64) e
 // higher noise, draws varied fills (session 14, the first 8
 // inpaint_box128 cases: errors 11.7 times the spread, against 2.3).
 func (h *Host) apartSamples(ctx context.Context, s *session, req Request) (Result, error) {
-	a := s.apart
-	sreq := Request{Task: req.Task, Image: req.Image, Mask: req.Mask, Kernel: req.Kernel, Scale: req.Scale,
-		Noise: s.res.Noise, Method: a.Method, Params: a.Params, Steps: a.Steps, StartSigma: a.StartSigma,
-		Seed: req.Seed + 1, Texture: Off, Samples: req.Samples, KeepSamples: req.KeepSamples}
+	sreq := samplerRequest(req, s.res.Noise, s.apart, req.Seed+1)
+	sreq.Samples, sreq.KeepSamples = req.Samples, req.KeepSamples
 	return h.sub(ctx, s, req, sreq)
+}
+
+// sampler is the texture stage's sampler, as a Sampling.
+func (t *Texture) sampler() *Sampling {
+	return &Sampling{Method: t.Method, Steps: t.Steps, StartSigma: t.StartSigma, Params: t.Params}
+}
+
+// samplerRequest is the restoration by which a sampler a draws from req's
+// problem (noise level noise) with this seed, without a texture stage.
+func samplerRequest(req Request, noise float64, a *Sampling, seed uint64) Request {
+	return Request{Task: req.Task, Image: req.Image, Mask: req.Mask, Kernel: req.Kernel, Scale: req.Scale,
+		Noise: noise, Method: a.Method, Params: a.Params, Steps: a.Steps, StartSigma: a.StartSigma,
+		Seed: seed, Texture: Off}
 }
 
 // sub runs a restoration within a session's (the texture stage's sample,
@@ -171,9 +182,7 @@ func (h *Host) sub(ctx context.Context, s *session, req, sreq Request) (Result, 
 // detail to est. Its evaluations and network time count in s.
 func (h *Host) textured(ctx context.Context, s *session, req Request, est *sdk.Tensor) (*sdk.Tensor, error) {
 	t := s.texture
-	sreq := Request{Task: req.Task, Image: req.Image, Mask: req.Mask, Noise: s.res.Noise, Method: t.Method,
-		Params: t.Params, Steps: t.Steps, StartSigma: t.StartSigma, Seed: req.Seed, Texture: Off}
-	res, err := h.sub(ctx, s, req, sreq)
+	res, err := h.sub(ctx, s, req, samplerRequest(req, s.res.Noise, t.sampler(), req.Seed))
 	if err != nil {
 		return nil, err
 	}
