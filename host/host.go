@@ -262,6 +262,8 @@ type Request struct {
 	KeepSamples bool
 	// Progress, if set, is called after every network evaluation.
 	Progress func(Progress)
+
+	drawing bool // the samples of another restoration (samplerRequest)
 }
 
 // Choice turns an optional part of a method on or off for one request
@@ -287,8 +289,12 @@ type Progress struct {
 type Result struct {
 	Image  *image.NRGBA // the restoration, 8-bit (with several samples: see SamplesBeside)
 	Tensor *sdk.Tensor  // the restoration in model space, before quantisation
-	// Std is the samples' per-pixel standard deviation (1×H×W, root mean
-	// square over the channels, in 8-bit levels); nil for one sample.
+	// Std is the samples' per-pixel spread (1×H×W, root mean square over
+	// the channels, in 8-bit levels); nil for one sample. When Image is
+	// their mean it is their standard deviation. When they were drawn
+	// beside the estimate (SamplesBeside) it is their root mean square
+	// difference from Image: for samples from the posterior, the expected
+	// error of Image whatever estimate Image is.
 	Std *sdk.Tensor
 	// Samples holds every sample when Request.KeepSamples is set.
 	Samples []*image.NRGBA
@@ -313,6 +319,8 @@ type Result struct {
 	// the batch counts too). The rest is solvers, guidance, warm start and
 	// plugin traffic.
 	NetworkTime time.Duration
+
+	drawn []*sdk.Tensor // the samples whose mean is Tensor (for apartSamples' caller)
 }
 
 // pluginError classifies a plugin's error: cancellation and parameter errors

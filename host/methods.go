@@ -103,7 +103,10 @@ var methods = []Method{
 		Summary: "plug-and-play half-quadratic splitting: proximal data step, then the denoiser, no re-noising",
 		Paper:   "Zhang et al., Plug-and-Play Image Restoration with Deep Denoiser Prior, TPAMI 2021",
 		Tasks: map[Task]Setting{
-			Denoise: {Solver: "pnp", Guidance: "none", Steps: 1},
+			// One evaluation has nothing to re-noise: its samples are
+			// diffpir's denoising made to sample (DDIM ζ = 1, 5 steps).
+			Denoise: {Solver: "pnp", Guidance: "none", Steps: 1,
+				Sampling: &Sampling{Method: "diffpir", Steps: 5, Params: map[string]string{"zeta": "1"}}},
 			// λ = 1: 28.55 dB on the first Levin cases where DPIR's own 0.23
 			// gave 26.42 (3 gave 27.51); 16 evaluations were no better.
 			// Scaled for the kernel and the noise: see deblurLambdaScale.

@@ -12,8 +12,8 @@ import (
 	"github.com/restorekit/restore/internal/psf"
 	"github.com/restorekit/restore/plugins/guidance"
 	"github.com/restorekit/restore/plugins/solvers"
-
 	"github.com/restorekit/restore/sdk"
+
 	"github.com/restorekit/restore/sdk/operator"
 )
 
@@ -175,11 +175,82 @@ func TestSamples(t *testing.T) {
 				t.Fatalf("mean spread %.3f levels in the holes, %.3f elsewhere: want more in the holes, and at least %g", in/nin, out/nout, tc.minSpread)
 			}
 			t.Logf("mean spread %.2f levels in the holes, %.2f elsewhere", in/nin, out/nout)
+			// The map is the samples' spread about the image beside them,
+			// or their standard deviation about their mean.
+			centre := a.Image
+			if !tc.beside {
+				centre = nil
+			}
+			if got, want := meanOf(a.Std), meanSpread(a.Samples, centre); math.Abs(got-want) > 0.03*want+0.02 {
+				t.Fatalf("mean of the map %.3f levels; the saved samples give %.3f", got, want)
+			}
 			std := StdImage(a.Std)
 			if std.Bounds().Dx() != 64 || std.Bounds().Dy() != 48 {
 				t.Fatalf("std image is %v", std.Bounds())
 			}
 		})
+	}
+}
+
+// meanSpread is the mean over pixels of the 8-bit samples' spread as
+// Result.Std defines it: about centre, or (centre nil) their standard
+// deviation about their mean.
+func meanSpread(samples []*image.NRGBA, centre *image.NRGBA) float64 {
+	n := len(samples[0].Pix) / 4
+	var total float64
+	for p := range n {
+		var v float64
+		for c := range 3 {
+			var m float64
+			if centre != nil {
+				m = float64(centre.Pix[4*p+c])
+			} else {
+				for _, s := range samples {
+					m += float64(s.Pix[4*p+c])
+				}
+				m /= float64(len(samples))
+			}
+			for _, s := range samples {
+				d := float64(s.Pix[4*p+c]) - m
+				v += d * d
+			}
+		}
+		dof := len(samples)
+		if centre == nil {
+			dof--
+		}
+		total += math.Sqrt(v / float64(3*dof))
+	}
+	return total / float64(n)
+}
+
+// meanOf is the mean of a tensor's values.
+func meanOf(t *sdk.Tensor) float64 {
+	var s float64
+	for _, v := range t.Data {
+		s += float64(v)
+	}
+	return s / float64(len(t.Data))
+}
+
+func TestSpreadAbout(t *testing.T) {
+	est := sdk.NewTensor(3, 1, 2) // two pixels, model units (1 = 127.5 levels)
+	a, b := est.Clone(), est.Clone()
+	for c := range 3 {
+		a.Data[c*2], b.Data[c*2] = 0.2, -0.2    // pixel 0: ±0.2 about est
+		a.Data[c*2+1], b.Data[c*2+1] = 0.4, 0.4 // pixel 1: both 0.4 away
+	}
+	for _, tc := range []struct {
+		name     string
+		got      *sdk.Tensor
+		px0, px1 float64
+	}{
+		{"about the estimate", spreadAbout(est, []*sdk.Tensor{a, b}), 0.2 * 127.5, 0.4 * 127.5},
+		{"about their mean", func() *sdk.Tensor { _, s := meanStd([]*sdk.Tensor{a, b}); return s }(), math.Sqrt2 * 0.2 * 127.5, 0},
+	} {
+		if math.Abs(float64(tc.got.Data[0])-tc.px0) > 1e-3 || math.Abs(float64(tc.got.Data[1])-tc.px1) > 1e-3 {
+			t.Errorf("%s: %v, want [%g %g]", tc.name, tc.got.Data, tc.px0, tc.px1)
+		}
 	}
 }
 
@@ -485,4 +556,33 @@ func TestMethodsAreCopies(t *testing.T) {
 			t.Errorf("%s: changing its copy's settings removed the preset's", tc.name)
 		}
 	}
+}
+
+// dpir's denoising is one evaluation, with nothing to re-noise: its samples
+// are diffpir's denoising made to sample, drawn apart after the estimate.
+func TestDenoiseSamplesDPIR(t *testing.T) {
+	h := openHost(t, Config{})
+	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 48, 40)
+	req := Request{Task: Denoise, Image: img, Noise: 25, Method: "dpir", Seed: 5}
+	single, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Samples, req.KeepSamples = 3, true
+	res, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.SamplesBeside || res.Evaluations != 1+3*5 || len(res.Samples) != 3 {
+		t.Fatalf("beside %v, %d evaluations, %d samples; want true, %d, 3", res.SamplesBeside, res.Evaluations, len(res.Samples), 1+3*5)
+	}
+	if !equalTensors(res.Tensor, single.Tensor) {
+		t.Error("the estimate beside the samples differs from the single restoration")
+	}
+	// σ = 25 noise leaves a few levels of doubt everywhere.
+	if m := meanOf(res.Std); m < 2 || math.Abs(m-meanSpread(res.Samples, res.Image)) > 0.03*m+0.02 {
+		t.Fatalf("mean of the map %.3f levels, the samples' spread about the result %.3f; want 2 or more, and the same",
+			m, meanSpread(res.Samples, res.Image))
+	}
+	t.Logf("mean spread %.2f levels", meanOf(res.Std))
 }

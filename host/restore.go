@@ -155,16 +155,16 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 			return Result{}, err
 		}
 		res.Evaluations, res.NetworkTime = s.evals, s.network
-		res.Tensor, res.Std, res.Samples, res.SamplesBeside = outs[0], sub.Std, sub.Samples, true
+		res.Tensor, res.Std, res.Samples, res.SamplesBeside = outs[0], spreadAbout(outs[0], sub.drawn), sub.Samples, true
 		samples = nil
 	case s.samplerParams != nil:
 		samples = outs[1:]
-		res.Tensor, res.SamplesBeside = outs[0], true
-		_, res.Std = meanStd(samples)
+		res.Tensor, res.Std, res.SamplesBeside = outs[0], spreadAbout(outs[0], samples), true
 	case k == 1:
 		res.Tensor = outs[0]
 	default:
 		res.Tensor, res.Std = meanStd(outs)
+		res.drawn = outs
 	}
 	res.Image = ImageFromTensor(res.Tensor)
 	if req.KeepSamples {
@@ -328,7 +328,7 @@ func (h *Host) newSession(req Request) (*session, error) {
 // samplesBeside reports whether a request draws its samples beside the
 // preset's estimate (Setting.Sampling) rather than averaging runs of it.
 func samplesBeside(req Request, def Setting) bool {
-	return req.Samples > 1 && def.Sampling != nil && req.Solver == ""
+	return req.Samples > 1 && def.Sampling != nil && req.Solver == "" && !req.drawing
 }
 
 // maxEarlyNoise is the largest starting noise (in values) drawn during the
@@ -496,6 +496,31 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, params sdk.Par
 		return nil, fmt.Errorf("%w: solver %s returned NaN or Inf", ErrPlugin, s.res.Solver)
 	}
 	return out, nil
+}
+
+// spreadAbout returns the samples' per-pixel root mean square difference
+// from est (over the samples and channels) in 8-bit levels: the spread of
+// samples drawn beside an estimate, about that estimate. If the samples
+// come from the posterior p(x | y), and est is any function of y, each
+// sample is as far from est on average as the truth is, so this is the
+// expected error of est itself — also where est is not the posterior mean
+// (the samples' own standard deviation is that error only for the mean).
+func spreadAbout(est *sdk.Tensor, xs []*sdk.Tensor) *sdk.Tensor {
+	std := sdk.NewTensor(1, est.H, est.W)
+	plane := est.H * est.W
+	n := float64(len(xs) * est.C)
+	for p := range plane {
+		var v float64
+		for c := range est.C {
+			e := float64(est.Data[c*plane+p])
+			for _, x := range xs {
+				d := float64(x.Data[c*plane+p]) - e
+				v += d * d
+			}
+		}
+		std.Data[p] = float32(math.Sqrt(v/n) * 127.5)
+	}
+	return std
 }
 
 // meanStd returns the per-value mean of same-shaped samples and their

@@ -147,11 +147,13 @@ func (t *Texture) sampler() *Sampling {
 }
 
 // samplerRequest is the restoration by which a sampler a draws from req's
-// problem (noise level noise) with this seed, without a texture stage.
+// problem (noise level noise) with this seed, without a texture stage. Its
+// runs are the samples: never an estimate with samples beside it, even
+// where a's method would draw them so.
 func samplerRequest(req Request, noise float64, a *Sampling, seed uint64) Request {
 	return Request{Task: req.Task, Image: req.Image, Mask: req.Mask, Kernel: req.Kernel, Scale: req.Scale,
 		Noise: noise, Method: a.Method, Params: a.Params, Steps: a.Steps, StartSigma: a.StartSigma,
-		Seed: seed, Texture: Off}
+		Seed: seed, Texture: Off, drawing: true}
 }
 
 // sub runs a restoration within a session's (the texture stage's sample,

@@ -266,4 +266,7 @@ func TestHoleSamples(t *testing.T) {
 		t.Fatalf("mean spread %.2f levels deep in the hole, %.3f on known pixels; want 16 or more, and none", deep/float64(nd), known/float64(nk))
 	}
 	t.Logf("mean spread %.2f levels deep in the hole", deep/float64(nd))
+	if got, want := meanOf(res.Std), meanSpread(res.Samples, res.Image); math.Abs(got-want) > 0.03*want+0.02 {
+		t.Fatalf("mean of the map %.3f levels; the saved samples' spread about the result gives %.3f", got, want)
+	}
 }

@@ -467,7 +467,7 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 			FillSharpness: metric(math.NaN()), CleanFillSharpness: metric(math.NaN()),
 			Calibration: metric(math.NaN()), SpreadErrorCorrelation: metric(math.NaN())}
 		if res.Std != nil {
-			k := float64(f.samples) // the result is their mean, or (beside) the posterior mean itself
+			k := float64(f.samples) // the result is their mean, or (beside) the map is their spread about it
 			if res.SamplesBeside {
 				k = math.Inf(1)
 			}
@@ -500,10 +500,10 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 // spreadScores scores a standard-deviation map (8-bit levels per pixel, as
 // host.Result.Std holds it) of k samples against the result's error.
 // calibration is RMS error / (RMS spread · √(1 + 1/k)): the mean of k draws
-// from a posterior misses the truth by the posterior's spread times
-// √(1 + 1/k), the posterior mean by the spread itself (k = +Inf, for an
-// estimate drawn beside the samples), so 1 is a map as large as the errors
-// and more is an overconfident one. corr is the correlation over pixels of
+// from a posterior misses the truth by their standard deviation times
+// √(1 + 1/k); an estimate with samples drawn beside it (k = +Inf) by their
+// spread about it, which host.Result.Std then holds. So 1 is a map as large
+// as the errors and more is an overconfident one. corr is the correlation over pixels of
 // the spread with the RMS (over channels) error: whether the map points at
 // the errors.
 func spreadScores(clean, result image.Image, std *sdk.Tensor, k float64) (calibration, corr float64) {

@@ -169,10 +169,10 @@ func markdownTable(rows []*evalReport) string {
 			"the clean image's under the same mask in parentheses.\n")
 	}
 	if spread {
-		b.WriteString("\nError / spread: the result's RMS error over the RMS standard deviation across the samples (times\n" +
-			"√(1 + 1/K) when the result is the mean of K samples; 1: the map is as large as the errors; above 1: the\n" +
-			"errors are larger than it says); spread–error corr.: the correlation over pixels of the map with the RMS\n" +
-			"error (8-bit, RGB).\n")
+		b.WriteString("\nError / spread: the result's RMS error over the map's RMS (the samples' spread about the result when\n" +
+			"drawn beside it; their standard deviation times √(1 + 1/K) when the result is the mean of K samples);\n" +
+			"1: the map is as large as the errors; above 1: the errors are larger than it says. Spread–error corr.:\n" +
+			"the correlation over pixels of the map with the RMS error (8-bit, RGB).\n")
 	}
 	return b.String()
 }

@@ -66,7 +66,11 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			if sm := s.Sampling; sm != nil { // --samples: drawn beside the estimate
 				by := formatParams(sm.Params)
 				if sm.Method != "" {
-					by = fmt.Sprintf("%s (%d evaluations from σ %g, %s)", sm.Method, sm.Steps, sm.StartSigma, by)
+					how := fmt.Sprintf("%d evaluations", sm.Steps)
+					if sm.StartSigma > 0 {
+						how += fmt.Sprintf(" from σ %g", sm.StartSigma)
+					}
+					by = fmt.Sprintf("%s (%s, %s)", sm.Method, how, by)
 				}
 				if s.Texture != nil {
 					by += " (deep holes: by the texture's sampler)"

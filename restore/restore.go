@@ -492,12 +492,13 @@ func restoreFile(ctx context.Context, h *host.Host, f restoreFlags, req host.Req
 			for _, v := range res.Std.Data {
 				sum += float64(v)
 			}
-			what := fmt.Sprintf("the mean of %d samples", f.samples)
+			what, spread := fmt.Sprintf("the mean of %d samples", f.samples), "their standard deviation"
 			if res.SamplesBeside {
 				what = fmt.Sprintf("the method's estimate, as without --samples; %d samples drawn beside it", f.samples)
+				spread = "their spread about it"
 			}
-			fmt.Fprintf(stderr, "restore: %s is %s; their spread is in %s (%d gray levels per 8-bit level; mean %.2f levels)\n",
-				j.output, what, outputs[0], host.StdScale, sum/float64(len(res.Std.Data)))
+			fmt.Fprintf(stderr, "restore: %s is %s; %s is in %s (%d gray levels per 8-bit level; mean %.2f levels)\n",
+				j.output, what, spread, outputs[0], host.StdScale, sum/float64(len(res.Std.Data)))
 			if sum == 0 {
 				fmt.Fprintf(stderr, "restore: the samples are identical: %s + %s draws the same image whatever the seed (the default method, or one that samples, such as ddnm, gives a spread)\n",
 					res.Solver, res.Guidance)
