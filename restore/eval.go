@@ -465,14 +465,14 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 		row := evalRow{Name: c.Name, InputPSNR: metric(psnr8(clean, input)), PSNR: metric(psnr8(clean, res.Image)),
 			SSIM: metric(ssim8(clean, res.Image)), Seconds: metric(time.Since(start).Seconds()), Evaluations: res.Evaluations,
 			FillSharpness: metric(math.NaN()), CleanFillSharpness: metric(math.NaN()),
-			Calibration: metric(math.NaN()), SpreadErrorCorrelation: metric(math.NaN())}
+			Calibration: metric(math.NaN()), SpreadErrorCorrelation: metric(math.NaN()), SpreadNLL: metric(math.NaN())}
 		if res.Std != nil {
 			k := float64(f.samples) // the result is their mean, or (beside) the map is their spread about it
 			if res.SamplesBeside {
 				k = math.Inf(1)
 			}
-			cal, corr := spreadScores(clean, res.Image, res.Std, k)
-			row.Calibration, row.SpreadErrorCorrelation = metric(cal), metric(corr)
+			cal, corr, nll := spreadScores(clean, res.Image, res.Std, k)
+			row.Calibration, row.SpreadErrorCorrelation, row.SpreadNLL = metric(cal), metric(corr), metric(nll)
 		}
 		if t.kind == host.Inpaint && missing != nil {
 			row.FillSharpness = metric(fillSharpness(res.Image, missing).Ratio)
@@ -505,22 +505,30 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 // spread about it, which host.Result.Std then holds. So 1 is a map as large
 // as the errors and more is an overconfident one. corr is the correlation over pixels of
 // the spread with the RMS (over channels) error: whether the map points at
-// the errors.
-func spreadScores(clean, result image.Image, std *sdk.Tensor, k float64) (calibration, corr float64) {
+// the errors. nll weighs both: the mean over values (pixels and channels)
+// of the negative log-likelihood of the error under a Gaussian whose
+// variance is the map's (times 1 + 1/k) plus the 8-bit rounding's 1/12, in
+// nats; lower is better, and it rewards a map that is large where the
+// errors are and small elsewhere (a proper scoring rule, which a single
+// ratio is not).
+func spreadScores(clean, result image.Image, std *sdk.Tensor, k float64) (calibration, corr, nll float64) {
 	want, _, _ := rgb8(clean)
 	got, w, h := rgb8(result)
 	if w*h != std.H*std.W {
-		return math.NaN(), math.NaN()
+		return math.NaN(), math.NaN(), math.NaN()
 	}
-	var se, ss, sx, sy, sxx, syy, sxy float64
+	var se, ss, sx, sy, sxx, syy, sxy, sl float64
 	for p := range w * h {
 		var e2 float64
 		for c := range 3 {
 			d := got[c][p] - want[c][p]
 			e2 += d * d
 		}
+		x := float64(std.Data[p])
+		v := x*x*(1+1/k) + 1.0/12
+		sl += 3*0.5*math.Log(2*math.Pi*v) + e2/(2*v)
 		e2 /= 3
-		x, y := float64(std.Data[p]), math.Sqrt(e2)
+		y := math.Sqrt(e2)
 		se += e2
 		ss += x * x
 		sx, sy, sxx, syy, sxy = sx+x, sy+y, sxx+x*x, syy+y*y, sxy+x*y
@@ -528,7 +536,7 @@ func spreadScores(clean, result image.Image, std *sdk.Tensor, k float64) (calibr
 	n := float64(w * h)
 	calibration = math.Sqrt(se / (ss * (1 + 1/k)))
 	corr = (sxy/n - sx/n*sy/n) / math.Sqrt((sxx/n-sx/n*sx/n)*(syy/n-sy/n*sy/n))
-	return calibration, corr
+	return calibration, corr, sl / (3 * n)
 }
 
 // rgb8 returns the image as 8-bit RGB planes, quantised as a PNG writer would.

@@ -39,10 +39,11 @@ type evalRow struct {
 	// fillSharpness), CleanFillSharpness the clean image's under the same mask.
 	FillSharpness      metric `json:"fill_sharpness,omitzero"`
 	CleanFillSharpness metric `json:"clean_fill_sharpness,omitzero"`
-	// Calibration and SpreadErrorCorrelation score the standard-deviation
+	// Calibration, SpreadErrorCorrelation and SpreadNLL score the spread
 	// map of a run with several samples (see spreadScores).
 	Calibration            metric `json:"calibration,omitzero"`
 	SpreadErrorCorrelation metric `json:"spread_error_correlation,omitzero"`
+	SpreadNLL              metric `json:"spread_nll,omitzero"`
 }
 
 // evalReport is one (task, method, steps) combination: a row of the table.
@@ -63,11 +64,12 @@ type evalReport struct {
 	// (those with one) for inpainting tasks.
 	FillSharpness      metric `json:"mean_fill_sharpness,omitzero"`
 	CleanFillSharpness metric `json:"mean_clean_fill_sharpness,omitzero"`
-	// Samples is --samples; Calibration and SpreadErrorCorrelation average
-	// the images' scores when it is 2 or more.
+	// Samples is --samples; Calibration, SpreadErrorCorrelation and
+	// SpreadNLL average the images' scores when it is 2 or more.
 	Samples                int       `json:"samples"`
 	Calibration            metric    `json:"mean_calibration,omitzero"`
 	SpreadErrorCorrelation metric    `json:"mean_spread_error_correlation,omitzero"`
+	SpreadNLL              metric    `json:"mean_spread_nll,omitzero"`
 	Rows                   []evalRow `json:"rows"`
 }
 
@@ -90,6 +92,7 @@ func (r *evalReport) summarise(inpaint bool) {
 	r.FillSharpness, r.CleanFillSharpness = metric(math.NaN()), metric(math.NaN())
 	r.Calibration = meanFinite(r.Rows, func(row evalRow) metric { return row.Calibration })
 	r.SpreadErrorCorrelation = meanFinite(r.Rows, func(row evalRow) metric { return row.SpreadErrorCorrelation })
+	r.SpreadNLL = meanFinite(r.Rows, func(row evalRow) metric { return row.SpreadNLL })
 	if r.Cases == 0 {
 		r.InputPSNR, r.PSNR, r.SSIM, r.Seconds = metric(math.NaN()), metric(math.NaN()), metric(math.NaN()), metric(math.NaN())
 		return
@@ -140,7 +143,7 @@ func markdownTable(rows []*evalReport) string {
 	head, rule := "| task\t| method\t| solver + guidance\t| evaluations\t| cases\t| input PSNR\t| PSNR\t| SSIM\t| s/img\t| fill sharpness\t|",
 		"|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|"
 	if spread {
-		head, rule = head+" samples\t| error / spread\t| spread–error corr.\t|", rule+"---\t|---\t|---\t|"
+		head, rule = head+" samples\t| error / spread\t| spread–error corr.\t| NLL\t|", rule+"---\t|---\t|---\t|---\t|"
 	}
 	fmt.Fprintln(tw, head)
 	fmt.Fprintln(tw, rule)
@@ -158,7 +161,8 @@ func markdownTable(rows []*evalReport) string {
 		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %d\t| %d\t| %s\t| %s\t| %s\t| %s\t| %s\t|", r.Task, r.Method, plugins, r.Steps, r.Cases,
 			fmtMetric(r.InputPSNR, 2), fmtMetric(r.PSNR, 2), fmtMetric(r.SSIM, 4), fmtMetric(r.Seconds, 2), sharp)
 		if spread {
-			fmt.Fprintf(tw, " %d\t| %s\t| %s\t|", max(r.Samples, 1), fmtMetric(r.Calibration, 2), fmtMetric(r.SpreadErrorCorrelation, 2))
+			fmt.Fprintf(tw, " %d\t| %s\t| %s\t| %s\t|", max(r.Samples, 1), fmtMetric(r.Calibration, 2),
+				fmtMetric(r.SpreadErrorCorrelation, 2), fmtMetric(r.SpreadNLL, 3))
 		}
 		fmt.Fprintln(tw)
 	}
@@ -172,7 +176,9 @@ func markdownTable(rows []*evalReport) string {
 		b.WriteString("\nError / spread: the result's RMS error over the map's RMS (the samples' spread about the result when\n" +
 			"drawn beside it; their standard deviation times √(1 + 1/K) when the result is the mean of K samples);\n" +
 			"1: the map is as large as the errors; above 1: the errors are larger than it says. Spread–error corr.:\n" +
-			"the correlation over pixels of the map with the RMS error (8-bit, RGB).\n")
+			"the correlation over pixels of the map with the RMS error (8-bit, RGB). NLL: the error's mean negative\n" +
+			"log-likelihood (nats per value) under a Gaussian of the map's variance (scaled as for error / spread) plus\n" +
+			"the 8-bit rounding's 1/12; it weighs both, lower is better.\n")
 	}
 	return b.String()
 }

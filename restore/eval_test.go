@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/restorekit/restore/host"
+	"github.com/restorekit/restore/sdk"
 )
 
 // tinyCases writes a case set in make_cases.py's layout: a denoise25 and an
@@ -307,8 +308,10 @@ func TestEvalSamples(t *testing.T) {
 		r := row.(map[string]any)
 		cal, ok1 := r["calibration"].(float64)
 		corr, ok2 := r["spread_error_correlation"].(float64)
-		if !ok1 || !ok2 || !(cal > 0) || corr < -1 || corr > 1 {
-			t.Errorf("%v: calibration %v, correlation %v", r["name"], r["calibration"], r["spread_error_correlation"])
+		nll, ok3 := r["spread_nll"].(float64)
+		// The NLL is at least that of 8-bit rounding alone, ½ln(2π/12) ≈ −0.32.
+		if !ok1 || !ok2 || !ok3 || !(cal > 0) || corr < -1 || corr > 1 || !(nll >= -0.33) {
+			t.Errorf("%v: calibration %v, correlation %v, NLL %v", r["name"], r["calibration"], r["spread_error_correlation"], r["spread_nll"])
 		}
 	}
 }
@@ -484,5 +487,53 @@ func TestAxisTicks(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSpreadScores checks the map's scores on a two-pixel image whose error
+// (3 levels in every channel at the first pixel, none at the second) the
+// map gives exactly, half of it, or twice it.
+func TestSpreadScores(t *testing.T) {
+	clean := image.NewNRGBA(image.Rect(0, 0, 2, 1))
+	result := image.NewNRGBA(clean.Rect)
+	for i := range clean.Pix {
+		clean.Pix[i], result.Pix[i] = 100, 100
+	}
+	for c := range 3 {
+		result.Pix[c] = 103
+	}
+	nllOf := func(s float64) float64 { // nats per value, k = ∞
+		v0, v1 := s*s+1.0/12, 1.0/12
+		return (0.5*math.Log(2*math.Pi*v0) + 9/(2*v0) + 0.5*math.Log(2*math.Pi*v1)) / 2
+	}
+	for _, tc := range []struct {
+		name     string
+		map0     float32 // the map at the first pixel (0 at the second)
+		k        float64
+		wantCal  float64
+		wantCorr float64
+	}{
+		{"exact", 3, math.Inf(1), 1, 1},
+		{"half", 1.5, math.Inf(1), 2, 1},
+		{"twice", 6, math.Inf(1), 0.5, 1},
+		{"mean of 3", 3, 3, math.Sqrt(0.75), 1},
+	} {
+		std := sdk.NewTensor(1, 1, 2)
+		std.Data[0] = tc.map0
+		cal, corr, nll := spreadScores(clean, result, std, tc.k)
+		wantNLL := nllOf(float64(tc.map0) * math.Sqrt(1+1/tc.k))
+		if math.Abs(cal-tc.wantCal) > 1e-9 || math.Abs(corr-tc.wantCorr) > 1e-9 || math.Abs(nll-wantNLL) > 1e-9 {
+			t.Errorf("%s: calibration %g, correlation %g, NLL %g; want %g, %g, %g", tc.name, cal, corr, nll, tc.wantCal, tc.wantCorr, wantNLL)
+		}
+	}
+	// A proper score: the map that matches the error scores best.
+	score := func(s float32) float64 {
+		std := sdk.NewTensor(1, 1, 2)
+		std.Data[0] = s
+		_, _, nll := spreadScores(clean, result, std, math.Inf(1))
+		return nll
+	}
+	if exact, half, twice := score(3), score(1.5), score(6); !(exact < half && exact < twice) {
+		t.Errorf("NLL %g for the exact map, %g for half, %g for twice", exact, half, twice)
 	}
 }
