@@ -90,10 +90,10 @@ func ExampleHost_Restore_samples() {
 		return
 	}
 	// dpir is an optimiser: the result is its own estimate (4 steps), and
-	// the three samples are drawn beside it by its re-noised iteration (10
-	// steps each, 34 evaluations in all); the map is their spread about it.
+	// the three samples are drawn beside it by its re-noised iteration (3
+	// steps each, 13 evaluations in all); the map is their spread about it.
 	fmt.Println(res.Method, res.Evaluations, "evaluations;", host.StdImage(res.Std).Bounds().Size(), "spread map; beside:", res.SamplesBeside)
-	// Output: dpir 34 evaluations; (32,32) spread map; beside: true
+	// Output: dpir 13 evaluations; (32,32) spread map; beside: true
 }
 
 // Fill a large hole: the default inpainting method gives a hole with

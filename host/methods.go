@@ -136,12 +136,12 @@ var methods = []Method{
 				Texture: &Texture{MeanSteps: 10, Method: "ddnm", Steps: 40, StartSigma: 5, Params: map[string]string{"eta": "1"},
 					Scale: 1.5, Gain: 2, Near: 1, Ramp: 3, Deep: 8},
 				// --samples (session 15, first 4 random-70% cases, K = 4):
-				// this preset re-noised (ζ = 1) in 40 steps from σ 0.4 left
-				// errors 2.28 times the map (correlation 0.65); from σ 1
-				// in 10 steps 1.50 (0.58), at 80 evaluations instead of 200.
-				// Fewer steps and higher starts widen the samples further
-				// but point less at the errors (σ 2 in 10: 1.23, 0.54).
-				Sampling: &Sampling{Method: "dpir", Steps: 10, StartSigma: 1, Params: map[string]string{"zeta": "1"}}},
+				// this preset re-noised (ζ = 1) in 40 steps from σ 0.4
+				// left errors 2.28 times the map (NLL 3.79 nats); fewer
+				// steps from higher draw wider samples: 10 from σ 1 1.50
+				// (2.77), 5 from 1 1.26 (2.56), 3 from 1 1.09 (2.48, the
+				// lowest): docs/tuning.md.
+				Sampling: &Sampling{Method: "dpir", Steps: 3, StartSigma: 1, Params: map[string]string{"zeta": "1"}}},
 			// Start σ 0.6 (session 9, all 68 cases): sr2 29.88 at 0.3,
 			// 29.90 at 0.6, 29.89 at 1; sr4 25.53, 25.58, 25.58.
 			SR: {Solver: "pnp", Guidance: "diffpir", Steps: 8, StartSigma: 0.6,

@@ -110,7 +110,7 @@ func TestSamples(t *testing.T) {
 		evals     int     // for 3 samples, the estimate of 6 steps
 		minSpread float64 // mean spread in the holes, 8-bit levels
 	}{
-		{"", true, 6 + 3*10, 1}, // the samples: 10 steps of re-noised dpir each
+		{"", true, 6 + 3*3, 1}, // the samples: 3 steps of re-noised dpir each
 		{"ddnm", false, 18, 1},
 	} {
 		t.Run(cmp.Or(tc.method, "default"), func(t *testing.T) {
