@@ -506,21 +506,7 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, params sdk.Par
 // expected error of est itself — also where est is not the posterior mean
 // (the samples' own standard deviation is that error only for the mean).
 func spreadAbout(est *sdk.Tensor, xs []*sdk.Tensor) *sdk.Tensor {
-	std := sdk.NewTensor(1, est.H, est.W)
-	plane := est.H * est.W
-	n := float64(len(xs) * est.C)
-	for p := range plane {
-		var v float64
-		for c := range est.C {
-			e := float64(est.Data[c*plane+p])
-			for _, x := range xs {
-				d := float64(x.Data[c*plane+p]) - e
-				v += d * d
-			}
-		}
-		std.Data[p] = float32(math.Sqrt(v/n) * 127.5)
-	}
-	return std
+	return rmsAbout(est, xs, len(xs))
 }
 
 // meanStd returns the per-value mean of same-shaped samples and their
@@ -537,20 +523,26 @@ func meanStd(xs []*sdk.Tensor) (*sdk.Tensor, *sdk.Tensor) {
 		}
 		mean.Data[j] = float32(sum / n)
 	}
-	std := sdk.NewTensor(1, first.H, first.W)
-	plane := first.H * first.W
+	return mean, rmsAbout(mean, xs, len(xs)-1) // sample variance (n−1)
+}
+
+// rmsAbout returns the per-pixel root of the squared differences of xs
+// from centre, summed over the samples and averaged over the channels,
+// over dof (1×H×W, model units → 8-bit levels).
+func rmsAbout(centre *sdk.Tensor, xs []*sdk.Tensor, dof int) *sdk.Tensor {
+	out := sdk.NewTensor(1, centre.H, centre.W)
+	plane := centre.H * centre.W
+	n := float64(dof * centre.C)
 	for p := range plane {
 		var v float64
-		for c := range first.C {
-			m := float64(mean.Data[c*plane+p])
+		for c := range centre.C {
+			m := float64(centre.Data[c*plane+p])
 			for _, x := range xs {
 				d := float64(x.Data[c*plane+p]) - m
 				v += d * d
 			}
 		}
-		// sample variance (n−1), averaged over channels; model units → 8-bit levels
-		v /= (n - 1) * float64(first.C)
-		std.Data[p] = float32(math.Sqrt(v) * 127.5)
+		out.Data[p] = float32(math.Sqrt(v/n) * 127.5)
 	}
-	return mean, std
+	return out
 }
