@@ -65,9 +65,9 @@ type Sampling struct {
 	// Params override the preset's solver parameters to make the same
 	// solver sample (pnp's zeta), the samples otherwise run as the estimate.
 	Params map[string]string
-	// Method, if set, draws them instead as a restoration of its own:
-	// that method's setting for the task, with Steps evaluations from
-	// StartSigma and Params.
+	// Method, if set, draws them instead as a restoration of its own,
+	// after the estimate: that method's setting for the task, with Steps
+	// evaluations from StartSigma (0: the method's start) and Params.
 	Method     string
 	Steps      int
 	StartSigma float64

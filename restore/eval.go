@@ -45,8 +45,10 @@ With --samples K (2 or more) each case also draws K posterior samples, and
 the table scores their per-pixel spread (the .std.png map) against the
 result's actual error: error / spread is the RMS error over the RMS spread
 (the spread times √(1 + 1/K) when the result is the samples' mean; 1: the map
-is as large as the errors, more: they are larger than it says), and
-spread–error corr. their correlation over pixels.
+is as large as the errors, more: they are larger than it says),
+spread–error corr. their correlation over pixels, and NLL the error's mean
+negative log-likelihood under a Gaussian of the map's variance (a proper
+score of both: lower is better).
 
 Writes into --out: table.md (also printed), table.json (every row and image),
 sheet-TASK.png (input | result | truth for the first 3 cases, with the first
