@@ -573,8 +573,8 @@ func TestDenoiseSamplesDPIR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.SamplesBeside || res.Evaluations != 1+3*5 || len(res.Samples) != 3 {
-		t.Fatalf("beside %v, %d evaluations, %d samples; want true, %d, 3", res.SamplesBeside, res.Evaluations, len(res.Samples), 1+3*5)
+	if !res.SamplesBeside || res.Evaluations != 1+3*20 || len(res.Samples) != 3 {
+		t.Fatalf("beside %v, %d evaluations, %d samples; want true, %d, 3", res.SamplesBeside, res.Evaluations, len(res.Samples), 1+3*20)
 	}
 	if !equalTensors(res.Tensor, single.Tensor) {
 		t.Error("the estimate beside the samples differs from the single restoration")
