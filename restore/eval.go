@@ -21,7 +21,6 @@ import (
 	"github.com/restorekit/restore/host"
 	"github.com/restorekit/restore/internal/imageio"
 	"github.com/restorekit/restore/internal/suggest"
-	"github.com/restorekit/restore/sdk"
 )
 
 const evalUsage = `Usage:
@@ -46,13 +45,18 @@ the table scores their per-pixel spread (the .std.png map) against the
 result's actual error: error / spread is the RMS error over the RMS spread
 (the spread times √(1 + 1/K) when the result is the samples' mean; 1: the map
 is as large as the errors, more: they are larger than it says),
-spread–error corr. their correlation over pixels, and NLL the error's mean
+spread–error corr. their correlation over pixels, NLL the error's mean
 negative log-likelihood under a Gaussian of the map's variance (a proper
-score of both: lower is better).
+score of both: lower is better), and skill slope whether the errors grow as
+the map does: the pixels ranked by the map and pooled in tenths, the slope of
+log RMS error against log RMS spread (1: they do; 0: the map does not say
+where the errors are).
 
 Writes into --out: table.md (also printed), table.json (every row and image),
 sheet-TASK.png (input | result | truth for the first 3 cases, with the first
-method and the most evaluations) and psnr-TASK.png (PSNR versus evaluations).
+method and the most evaluations), psnr-TASK.png (PSNR versus evaluations)
+and, with --samples, spread-TASK.png (RMS error against the map's RMS, per
+tenth of the pixels).
 
 Flags:
 `
@@ -127,7 +131,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntSliceVar(&o.steps, "steps", nil, "denoiser evaluations to spend (repeatable, or a comma list; 0 or default: the method's)")
 	fs.IntVar(&o.limit, "limit", 0, "restore only the first N selected cases of each task (0: all)")
 	fs.StringVar(&o.match, "match", "", "restore only cases whose name or kernel source contains this, e.g. levin_k3")
-	fs.StringVar(&o.out, "out", filepath.Join("out", "eval"), "folder for table.md, table.json, sheet-TASK.png and psnr-TASK.png")
+	fs.StringVar(&o.out, "out", filepath.Join("out", "eval"), "folder for table.md, table.json, sheet-TASK.png, psnr-TASK.png and spread-TASK.png")
 	fs.StringVar(&o.cases, "cases", "", "one task folder instead of --set and --task: CASES/TASK")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file (one row: that row's object; several: table.json's)")
 	base.VisitAll(func(fl *pflag.Flag) {
@@ -190,13 +194,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer h.Close()
 
 	var rows []*evalReport
-	var plots []taskPlot
 	for _, t := range tasks {
 		ms := methods
 		if len(ms) == 0 {
 			ms = []string{host.DefaultMethods[t.kind]}
 		}
 		plot := taskPlot{task: t.name}
+		var taskRows []*evalReport
 		var sheet *sheetRows // the first method's, with the most evaluations
 		for mi, method := range ms {
 			if m, _ := host.LookupMethod(method); !hasTask(m, t.kind) {
@@ -208,14 +212,13 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				if err != nil {
 					return err
 				}
-				rows = append(rows, rep)
+				rows, taskRows = append(rows, rep), append(taskRows, rep)
 				plot.add(method, rep)
 				if kept != nil && (sheet == nil || rep.Steps > sheet.evaluations) {
 					sheet = kept
 				}
 			}
 		}
-		plots = append(plots, plot)
 		if sheet != nil {
 			if err := imageio.Write(filepath.Join(o.out, "sheet-"+t.dir+".png"), contactSheet(sheet), nil); err != nil {
 				return err
@@ -223,6 +226,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		if len(plot.series) > 0 {
 			if err := imageio.Write(filepath.Join(o.out, "psnr-"+t.dir+".png"), psnrPlot(plot), nil); err != nil {
+				return err
+			}
+		}
+		if sp := spreadPlot(t.name, taskRows); sp != nil {
+			if err := imageio.Write(filepath.Join(o.out, "spread-"+t.dir+".png"), sp, nil); err != nil {
 				return err
 			}
 		}
@@ -258,7 +266,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	if !f.quiet {
-		fmt.Fprintf(stderr, "restore: eval wrote %s (table.md, table.json, sheet-TASK.png, psnr-TASK.png)\n", o.out)
+		what := "table.md, table.json, sheet-TASK.png, psnr-TASK.png"
+		if f.samples > 1 {
+			what += ", spread-TASK.png"
+		}
+		fmt.Fprintf(stderr, "restore: eval wrote %s (%s)\n", o.out, what)
 	}
 	return nil
 }
@@ -467,14 +479,16 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 		row := evalRow{Name: c.Name, InputPSNR: metric(psnr8(clean, input)), PSNR: metric(psnr8(clean, res.Image)),
 			SSIM: metric(ssim8(clean, res.Image)), Seconds: metric(time.Since(start).Seconds()), Evaluations: res.Evaluations,
 			FillSharpness: metric(math.NaN()), CleanFillSharpness: metric(math.NaN()),
-			Calibration: metric(math.NaN()), SpreadErrorCorrelation: metric(math.NaN()), SpreadNLL: metric(math.NaN())}
+			Calibration: metric(math.NaN()), SpreadErrorCorrelation: metric(math.NaN()), SpreadNLL: metric(math.NaN()),
+			SpreadSkillSlope: metric(math.NaN())}
 		if res.Std != nil {
 			k := float64(f.samples) // the result is their mean, or (beside) the map is their spread about it
 			if res.SamplesBeside {
 				k = math.Inf(1)
 			}
-			cal, corr, nll := spreadScores(clean, res.Image, res.Std, k)
-			row.Calibration, row.SpreadErrorCorrelation, row.SpreadNLL = metric(cal), metric(corr), metric(nll)
+			sc := spreadScores(clean, res.Image, res.Std, k)
+			row.Calibration, row.SpreadErrorCorrelation, row.SpreadNLL = metric(sc.calibration), metric(sc.corr), metric(sc.nll)
+			row.SpreadSkillSlope, row.spreadBins = metric(sc.slope()), sc.bins
 		}
 		if t.kind == host.Inpaint && missing != nil {
 			row.FillSharpness = metric(fillSharpness(res.Image, missing).Ratio)
@@ -497,48 +511,6 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 		kept.label = rep.Solver + " + " + rep.Guidance
 	}
 	return rep, kept, nil
-}
-
-// spreadScores scores a standard-deviation map (8-bit levels per pixel, as
-// host.Result.Std holds it) of k samples against the result's error.
-// calibration is RMS error / (RMS spread · √(1 + 1/k)): the mean of k draws
-// from a posterior misses the truth by their standard deviation times
-// √(1 + 1/k); an estimate with samples drawn beside it (k = +Inf) by their
-// spread about it, which host.Result.Std then holds. So 1 is a map as large
-// as the errors and more is an overconfident one. corr is the correlation over pixels of
-// the spread with the RMS (over channels) error: whether the map points at
-// the errors. nll weighs both: the mean over values (pixels and channels)
-// of the negative log-likelihood of the error under a Gaussian whose
-// variance is the map's (times 1 + 1/k) plus the 8-bit rounding's 1/12, in
-// nats; lower is better, and it rewards a map that is large where the
-// errors are and small elsewhere (a proper scoring rule, which a single
-// ratio is not).
-func spreadScores(clean, result image.Image, std *sdk.Tensor, k float64) (calibration, corr, nll float64) {
-	want, _, _ := rgb8(clean)
-	got, w, h := rgb8(result)
-	if w*h != std.H*std.W {
-		return math.NaN(), math.NaN(), math.NaN()
-	}
-	var se, ss, sx, sy, sxx, syy, sxy, sl float64
-	for p := range w * h {
-		var e2 float64
-		for c := range 3 {
-			d := got[c][p] - want[c][p]
-			e2 += d * d
-		}
-		x := float64(std.Data[p])
-		v := x*x*(1+1/k) + 1.0/12
-		sl += 3*0.5*math.Log(2*math.Pi*v) + e2/(2*v)
-		e2 /= 3
-		y := math.Sqrt(e2)
-		se += e2
-		ss += x * x
-		sx, sy, sxx, syy, sxy = sx+x, sy+y, sxx+x*x, syy+y*y, sxy+x*y
-	}
-	n := float64(w * h)
-	calibration = math.Sqrt(se / (ss * (1 + 1/k)))
-	corr = (sxy/n - sx/n*sy/n) / math.Sqrt((sxx/n-sx/n*sx/n)*(syy/n-sy/n*sy/n))
-	return calibration, corr, sl / (3 * n)
 }
 
 // rgb8 returns the image as 8-bit RGB planes, quantised as a PNG writer would.

@@ -52,6 +52,37 @@ var plotColors = []color.NRGBA{
 // psnrPlot draws PSNR versus network evaluations: a line with markers per
 // method, axes with tick labels and a legend.
 func psnrPlot(p taskPlot) *image.NRGBA {
+	title := fmt.Sprintf("%s: PSNR vs network evaluations (input %.2f dB)", p.task, p.inputPSNR)
+	return linePlot(p, title, "network evaluations", "PSNR (dB)", false)
+}
+
+// spreadPlot draws the spread–skill diagram of the rows that drew samples:
+// per tenth of the pixels ranked by the map, the RMS error against the map's
+// RMS, one line per method and budget, beside the diagonal of a calibrated
+// map.
+func spreadPlot(task string, reps []*evalReport) *image.NRGBA {
+	p := taskPlot{task: task}
+	for _, r := range reps {
+		if len(r.SpreadSkill) == 0 {
+			continue
+		}
+		s := plotSeries{name: fmt.Sprintf("%s, %d evaluations", r.Method, r.Steps)}
+		for _, b := range r.SpreadSkill {
+			s.pts = append(s.pts, plotPoint{float64(b.Spread), float64(b.Error)})
+		}
+		p.series = append(p.series, s)
+	}
+	if len(p.series) == 0 {
+		return nil
+	}
+	return linePlot(p, task+": RMS error per tenth of the pixels ranked by the spread map",
+		"map's RMS spread (8-bit levels)", "RMS error (8-bit levels)", true)
+}
+
+// linePlot draws p's series as lines with markers, axes with tick labels
+// and a legend; with square, both axes share one range and the diagonal
+// y = x is drawn.
+func linePlot(p taskPlot, title, xLabel, yLabel string, square bool) *image.NRGBA {
 	const width, height = 640, 400
 	const left, right, top, bottom = 64, 20, 44, 48
 	const inset = 10 // keeps markers off the axes
@@ -67,7 +98,12 @@ func psnrPlot(p taskPlot) *image.NRGBA {
 			ys = append(ys, pt.y)
 		}
 	}
-	xTicks, xLo, xHi, xPrec := axisTicks(xs, 1)
+	xMin := 1.0 // evaluations are counts
+	if square {
+		xs = append(xs, ys...)
+		ys, xMin = xs, 0
+	}
+	xTicks, xLo, xHi, xPrec := axisTicks(xs, xMin)
 	yTicks, yLo, yHi, yPrec := axisTicks(ys, 0)
 	px0, px1 := left+inset, width-right-inset
 	py0, py1 := height-bottom-inset, top+inset
@@ -93,11 +129,12 @@ func psnrPlot(p taskPlot) *image.NRGBA {
 	fillRect(img, image.Rect(left, top, left+1, height-bottom+1), axis)
 	fillRect(img, image.Rect(left, height-bottom, width-right, height-bottom+1), axis)
 
-	title := fmt.Sprintf("%s: PSNR vs network evaluations (input %.2f dB)", p.task, p.inputPSNR)
 	drawText(img, (width-textWidth(title))/2, 16, title, ink)
-	drawText(img, 8, top-8, "PSNR (dB)", ink)
-	xLabel := "network evaluations"
+	drawText(img, 8, top-8, yLabel, ink)
 	drawText(img, left+(width-right-left-textWidth(xLabel))/2, height-10, xLabel, ink)
+	if square {
+		drawLine(img, mapX(xLo), mapY(yLo), mapX(xHi), mapY(yHi), axis)
+	}
 
 	for i, s := range p.series {
 		c := plotColors[i%len(plotColors)]

@@ -39,11 +39,15 @@ type evalRow struct {
 	// fillSharpness), CleanFillSharpness the clean image's under the same mask.
 	FillSharpness      metric `json:"fill_sharpness,omitzero"`
 	CleanFillSharpness metric `json:"clean_fill_sharpness,omitzero"`
-	// Calibration, SpreadErrorCorrelation and SpreadNLL score the spread
-	// map of a run with several samples (see spreadScores).
+	// Calibration, SpreadErrorCorrelation, SpreadNLL and SpreadSkillSlope
+	// score the spread map of a run with several samples (see spreadScores
+	// and spreadSlope).
 	Calibration            metric `json:"calibration,omitzero"`
 	SpreadErrorCorrelation metric `json:"spread_error_correlation,omitzero"`
 	SpreadNLL              metric `json:"spread_nll,omitzero"`
+	SpreadSkillSlope       metric `json:"spread_skill_slope,omitzero"`
+	// spreadBins are the map's tenths, for the report to pool.
+	spreadBins [spreadBins]spreadBin
 }
 
 // evalReport is one (task, method, steps) combination: a row of the table.
@@ -66,11 +70,16 @@ type evalReport struct {
 	CleanFillSharpness metric `json:"mean_clean_fill_sharpness,omitzero"`
 	// Samples is --samples; Calibration, SpreadErrorCorrelation and
 	// SpreadNLL average the images' scores when it is 2 or more.
-	Samples                int       `json:"samples"`
-	Calibration            metric    `json:"mean_calibration,omitzero"`
-	SpreadErrorCorrelation metric    `json:"mean_spread_error_correlation,omitzero"`
-	SpreadNLL              metric    `json:"mean_spread_nll,omitzero"`
-	Rows                   []evalRow `json:"rows"`
+	Samples                int    `json:"samples"`
+	Calibration            metric `json:"mean_calibration,omitzero"`
+	SpreadErrorCorrelation metric `json:"mean_spread_error_correlation,omitzero"`
+	SpreadNLL              metric `json:"mean_spread_nll,omitzero"`
+	// SpreadSkill pools the images' pixels by tenths of their maps (the
+	// lowest tenth of each image together, and so on): the map's RMS there
+	// and the RMS error; SpreadSkillSlope is spreadSlope of those pools.
+	SpreadSkill      []spreadSkill `json:"spread_skill,omitempty"`
+	SpreadSkillSlope metric        `json:"spread_skill_slope,omitzero"`
+	Rows             []evalRow     `json:"rows"`
 }
 
 // evalTable is table.json.
@@ -93,6 +102,8 @@ func (r *evalReport) summarise(inpaint bool) {
 	r.Calibration = meanFinite(r.Rows, func(row evalRow) metric { return row.Calibration })
 	r.SpreadErrorCorrelation = meanFinite(r.Rows, func(row evalRow) metric { return row.SpreadErrorCorrelation })
 	r.SpreadNLL = meanFinite(r.Rows, func(row evalRow) metric { return row.SpreadNLL })
+	pooled := poolSpreadBins(r.Rows)
+	r.SpreadSkill, r.SpreadSkillSlope = skillOf(pooled), metric(spreadSlope(pooled))
 	if r.Cases == 0 {
 		r.InputPSNR, r.PSNR, r.SSIM, r.Seconds = metric(math.NaN()), metric(math.NaN()), metric(math.NaN()), metric(math.NaN())
 		return
@@ -143,7 +154,7 @@ func markdownTable(rows []*evalReport) string {
 	head, rule := "| task\t| method\t| solver + guidance\t| evaluations\t| cases\t| input PSNR\t| PSNR\t| SSIM\t| s/img\t| fill sharpness\t|",
 		"|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|"
 	if spread {
-		head, rule = head+" samples\t| error / spread\t| spread–error corr.\t| NLL\t|", rule+"---\t|---\t|---\t|---\t|"
+		head, rule = head+" samples\t| error / spread\t| spread–error corr.\t| NLL\t| skill slope\t|", rule+"---\t|---\t|---\t|---\t|---\t|"
 	}
 	fmt.Fprintln(tw, head)
 	fmt.Fprintln(tw, rule)
@@ -161,8 +172,8 @@ func markdownTable(rows []*evalReport) string {
 		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %d\t| %d\t| %s\t| %s\t| %s\t| %s\t| %s\t|", r.Task, r.Method, plugins, r.Steps, r.Cases,
 			fmtMetric(r.InputPSNR, 2), fmtMetric(r.PSNR, 2), fmtMetric(r.SSIM, 4), fmtMetric(r.Seconds, 2), sharp)
 		if spread {
-			fmt.Fprintf(tw, " %d\t| %s\t| %s\t| %s\t|", max(r.Samples, 1), fmtMetric(r.Calibration, 2),
-				fmtMetric(r.SpreadErrorCorrelation, 2), fmtMetric(r.SpreadNLL, 3))
+			fmt.Fprintf(tw, " %d\t| %s\t| %s\t| %s\t| %s\t|", max(r.Samples, 1), fmtMetric(r.Calibration, 2),
+				fmtMetric(r.SpreadErrorCorrelation, 2), fmtMetric(r.SpreadNLL, 3), fmtMetric(r.SpreadSkillSlope, 2))
 		}
 		fmt.Fprintln(tw)
 	}
@@ -178,7 +189,10 @@ func markdownTable(rows []*evalReport) string {
 			"1: the map is as large as the errors; above 1: the errors are larger than it says. Spread–error corr.:\n" +
 			"the correlation over pixels of the map with the RMS error (8-bit, RGB). NLL: the error's mean negative\n" +
 			"log-likelihood (nats per value) under a Gaussian of the map's variance (scaled as for error / spread) plus\n" +
-			"the 8-bit rounding's 1/12; it weighs both, lower is better.\n")
+			"the 8-bit rounding's 1/12; it weighs both, lower is better. Skill slope: the pixels ranked by the map\n" +
+			"and pooled in tenths over the images, the slope of log RMS error against log RMS spread across the\n" +
+			"tenths (1: the errors grow as the map does; 0: it does not say where they are); spread-TASK.png\n" +
+			"draws the tenths.\n")
 	}
 	return b.String()
 }

@@ -313,6 +313,36 @@ func TestEvalSamples(t *testing.T) {
 		if !ok1 || !ok2 || !ok3 || !(cal > 0) || corr < -1 || corr > 1 || !(nll >= -0.33) {
 			t.Errorf("%v: calibration %v, correlation %v, NLL %v", r["name"], r["calibration"], r["spread_error_correlation"], r["spread_nll"])
 		}
+		if _, ok := r["spread_skill_slope"].(float64); !ok {
+			t.Errorf("%v: skill slope %v", r["name"], r["spread_skill_slope"])
+		}
+	}
+	// The tenths: the map's RMS rises from one to the next, and the pooled
+	// slope is drawn from them.
+	skill, _ := three["spread_skill"].([]any)
+	if len(skill) != spreadBins {
+		t.Fatalf("spread_skill: %v; want %d tenths", three["spread_skill"], spreadBins)
+	}
+	prev := -1.0
+	for i, b := range skill {
+		m := b.(map[string]any)
+		s, e := m["spread"].(float64), m["error"].(float64)
+		if !(s >= prev) || !(e > 0) {
+			t.Errorf("tenth %d: spread %v after %v, error %v", i, m["spread"], prev, m["error"])
+		}
+		prev = s
+	}
+	if _, ok := three["spread_skill_slope"].(float64); !ok {
+		t.Errorf("pooled skill slope %v", three["spread_skill_slope"])
+	}
+	if _, ok := one["spread_skill"]; ok {
+		t.Errorf("one sample, yet spread tenths: %v", one["spread_skill"])
+	}
+	for samples, want := range map[string]bool{"1": false, "3": true} {
+		_, err := os.Stat(filepath.Join(dir, "eval"+samples, "spread-denoise25.png"))
+		if (err == nil) != want {
+			t.Errorf("--samples %s: spread-denoise25.png: %v (want it: %v)", samples, err, want)
+		}
 	}
 }
 
@@ -520,7 +550,8 @@ func TestSpreadScores(t *testing.T) {
 	} {
 		std := sdk.NewTensor(1, 1, 2)
 		std.Data[0] = tc.map0
-		cal, corr, nll := spreadScores(clean, result, std, tc.k)
+		sc := spreadScores(clean, result, std, tc.k)
+		cal, corr, nll := sc.calibration, sc.corr, sc.nll
 		wantNLL := nllOf(float64(tc.map0) * math.Sqrt(1+1/tc.k))
 		if math.Abs(cal-tc.wantCal) > 1e-9 || math.Abs(corr-tc.wantCorr) > 1e-9 || math.Abs(nll-wantNLL) > 1e-9 {
 			t.Errorf("%s: calibration %g, correlation %g, NLL %g; want %g, %g, %g", tc.name, cal, corr, nll, tc.wantCal, tc.wantCorr, wantNLL)
@@ -530,10 +561,67 @@ func TestSpreadScores(t *testing.T) {
 	score := func(s float32) float64 {
 		std := sdk.NewTensor(1, 1, 2)
 		std.Data[0] = s
-		_, _, nll := spreadScores(clean, result, std, math.Inf(1))
-		return nll
+		return spreadScores(clean, result, std, math.Inf(1)).nll
 	}
 	if exact, half, twice := score(3), score(1.5), score(6); !(exact < half && exact < twice) {
 		t.Errorf("NLL %g for the exact map, %g for half, %g for twice", exact, half, twice)
+	}
+}
+
+// TestSpreadBins checks the tenths of a 40-pixel image whose map and error
+// both grow along it (in reverse order, so the ranking is exercised): each
+// tenth holds the four pixels of its rank, and the map that is the error
+// has a skill slope of 1.
+func TestSpreadBins(t *testing.T) {
+	const n = 40
+	clean := image.NewNRGBA(image.Rect(0, 0, n, 1))
+	result := image.NewNRGBA(clean.Rect)
+	std := sdk.NewTensor(1, 1, n)
+	for p := range n {
+		e := uint8(2 + (n-1-p)/4*3) // 2, 5, …, 29 by tenth, highest first
+		for c := range 3 {
+			clean.Pix[4*p+c], result.Pix[4*p+c] = 100, 100+e
+		}
+		clean.Pix[4*p+3], result.Pix[4*p+3] = 255, 255
+		std.Data[p] = float32(e)
+	}
+	sc := spreadScores(clean, result, std, math.Inf(1))
+	for i, b := range sc.bins {
+		e := float64(2 + 3*i)
+		if b.pixels != 4 || b.variance != 4*e*e || b.squaredError != 4*e*e {
+			t.Errorf("tenth %d: %+v; want 4 pixels of map and error %g", i, b, e)
+		}
+	}
+	if got := sc.slope(); math.Abs(got-1) > 1e-9 {
+		t.Errorf("skill slope %g; want 1", got)
+	}
+}
+
+// TestSpreadSlope checks the fit on pooled tenths.
+func TestSpreadSlope(t *testing.T) {
+	bins := func(variance, squaredError func(i float64) float64) []spreadBin {
+		b := make([]spreadBin, spreadBins)
+		for i := range b {
+			x := float64(i + 1)
+			b[i] = spreadBin{variance: 100 * (variance(x) - 1.0/12), squaredError: 100 * (squaredError(x) - 1.0/12), pixels: 100}
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name string
+		bins []spreadBin
+		want float64
+	}{
+		{"calibrated", bins(func(x float64) float64 { return x * x }, func(x float64) float64 { return x * x }), 1},
+		{"twice too small", bins(func(x float64) float64 { return x * x }, func(x float64) float64 { return 4 * x * x }), 1},
+		{"says nothing of where", bins(func(x float64) float64 { return x * x }, func(float64) float64 { return 9 }), 0},
+		{"exaggerates", bins(func(x float64) float64 { return x * x * x * x }, func(x float64) float64 { return x * x }), 0.5},
+		{"flat map", bins(func(float64) float64 { return 4 }, func(x float64) float64 { return x * x }), math.NaN()},
+		{"one bin", []spreadBin{{1, 1, 1}}, math.NaN()},
+	} {
+		got := spreadSlope(tc.bins)
+		if math.IsNaN(tc.want) != math.IsNaN(got) || (!math.IsNaN(got) && math.Abs(got-tc.want) > 1e-9) {
+			t.Errorf("%s: slope %g; want %g", tc.name, got, tc.want)
+		}
 	}
 }
