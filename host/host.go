@@ -253,7 +253,9 @@ type Request struct {
 	// whatever the seed, draws them with its Setting.Sampling beside its
 	// own estimate (seed Seed; the samples Seed+1 to Seed+Samples), which
 	// is then Result.Image: the image a single run gives (evaluated in a
-	// batch, a few pixels may round to the next 8-bit level). Otherwise
+	// batch, a few pixels may round to the next 8-bit level). Denoising's
+	// are a bootstrap: the estimate restored again from itself plus fresh
+	// noise of the photo's level (Sampling.Bootstrap). Otherwise
 	// (other presets, or another Solver) the samples are runs with seeds
 	// Seed, Seed+1, … and Result.Image is their mean. All go through the
 	// network together, in batches.
@@ -294,7 +296,8 @@ type Result struct {
 	// their mean it is their standard deviation. When they were drawn
 	// beside the estimate (SamplesBeside) it is their root mean square
 	// difference from Image: for samples from the posterior, the expected
-	// error of Image whatever estimate Image is.
+	// error of Image whatever estimate Image is; for a bootstrap's, the
+	// error the estimator makes where the truth is like Image.
 	Std *sdk.Tensor
 	// Samples holds every sample when Request.KeepSamples is set.
 	Samples []*image.NRGBA

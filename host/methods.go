@@ -71,14 +71,21 @@ type Sampling struct {
 	Method     string
 	Steps      int
 	StartSigma float64
+	// Bootstrap, if set, draws them instead as the estimate's own
+	// restoration, as the request asks for it, of the estimate measured
+	// again with fresh noise: a parametric bootstrap (Efron, 1979), whose
+	// spread about the estimate is the estimator's error where the truth
+	// is like the estimate (see bootstrapSamples). It needs a photo with
+	// noise; Method, Steps, StartSigma and Params are then unused.
+	Bootstrap bool
 }
 
 // zetaSampling makes pnp and ddim re-noise each iterate fully.
 var zetaSampling = &Sampling{Params: map[string]string{"zeta": "1"}}
 
-// denoiseSampling draws denoising's samples: diffpir's denoising (DDIM
-// from the photo) re-noised fully, in 20 steps.
-var denoiseSampling = &Sampling{Method: "diffpir", Steps: 20, Params: map[string]string{"zeta": "1"}}
+// bootstrapSampling draws denoising's samples: the estimate restored again
+// from itself plus fresh noise of the photo's level (Sampling.Bootstrap).
+var bootstrapSampling = &Sampling{Bootstrap: true}
 
 // The presets. Settings were tuned with `restore eval` on the CBSD68
 // cases; the README's table gives what each reaches.
@@ -92,14 +99,15 @@ var methods = []Method{
 			// DDIM from there needs no guidance (5, 10 and 20 evaluations
 			// measured within 0.05 dB of each other).
 			// Cycling: 29.79 → 29.83 dB on the first 8 denoise25 cases.
-			// --samples (session 15, first 4 cases, K = 4, σ 25 / 50):
-			// DDIM with ζ = 1 in this preset's 5 steps left the errors
-			// 1.39 / 2.06 times the map (NLL 8.02 / 20.82 nats); more
-			// steps draw wider samples: 10 0.95 / 1.43 (6.60 / 14.20), 20
-			// 0.72 / 1.11 (5.78 / 9.93), the correlation 0.28 / 0.20
-			// (5 steps: 0.30 / 0.23); 3 were narrower (docs/tuning.md).
+			// --samples (session 16, first 4 cases, K = 4, σ 25 / 50): a
+			// bootstrap of this preset (5 evaluations a sample) left the
+			// errors 1.15 / 1.44 times the map, NLL 3.72 / 4.73 nats, skill
+			// slope 0.46 / 0.50; session 15's 20 re-noised DDIM steps
+			// (ζ = 1), 0.72 / 1.11, NLL 5.59 / 9.93, slope 0.21, in 80
+			// evaluations: a map too wide at edges and too narrow in flat
+			// regions (docs/tuning.md).
 			Denoise: {Solver: "ddim", Guidance: "none", Steps: 5, Cycle: true, Params: map[string]string{"zeta": "0"},
-				Sampling: denoiseSampling},
+				Sampling: bootstrapSampling},
 			Deblur: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.15,
 				Params: map[string]string{"zeta": "0.6", "lambda": "0.5"}},
 			Inpaint: {Solver: "ddim", Guidance: "diffpir", Steps: 20, StartSigma: 0.2,
@@ -113,9 +121,9 @@ var methods = []Method{
 		Summary: "plug-and-play half-quadratic splitting: proximal data step, then the denoiser, no re-noising",
 		Paper:   "Zhang et al., Plug-and-Play Image Restoration with Deep Denoiser Prior, TPAMI 2021",
 		Tasks: map[Task]Setting{
-			// One evaluation has nothing to re-noise: its samples are
-			// diffpir's, its denoising made to sample (DDIM ζ = 1, 20 steps).
-			Denoise: {Solver: "pnp", Guidance: "none", Steps: 1, Sampling: denoiseSampling},
+			// One evaluation has nothing to re-noise: its samples are its
+			// bootstrap, one evaluation each.
+			Denoise: {Solver: "pnp", Guidance: "none", Steps: 1, Sampling: bootstrapSampling},
 			// λ = 1: 28.55 dB on the first Levin cases where DPIR's own 0.23
 			// gave 26.42 (3 gave 27.51); 16 evaluations were no better.
 			// Scaled for the kernel and the noise: see deblurLambdaScale.

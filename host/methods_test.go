@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -557,7 +558,7 @@ func TestMethodsAreCopies(t *testing.T) {
 }
 
 // dpir's denoising is one evaluation, with nothing to re-noise: its samples
-// are diffpir's denoising made to sample, drawn apart after the estimate.
+// are its bootstrap, drawn after the estimate.
 func TestDenoiseSamplesDPIR(t *testing.T) {
 	h := openHost(t, Config{})
 	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 48, 40)
@@ -571,11 +572,24 @@ func TestDenoiseSamplesDPIR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.SamplesBeside || res.Evaluations != 1+3*20 || len(res.Samples) != 3 {
-		t.Fatalf("beside %v, %d evaluations, %d samples; want true, %d, 3", res.SamplesBeside, res.Evaluations, len(res.Samples), 1+3*20)
+	if !res.SamplesBeside || res.Evaluations != 1+3 || len(res.Samples) != 3 {
+		t.Fatalf("beside %v, %d evaluations, %d samples; want true, 4, 3", res.SamplesBeside, res.Evaluations, len(res.Samples))
 	}
 	if !equalTensors(res.Tensor, single.Tensor) {
 		t.Error("the estimate beside the samples differs from the single restoration")
+	}
+	// Each sample is the preset's restoration of the estimate measured
+	// again: plus noise of σ 25 drawn from the sample's seed.
+	for i, got := range res.Samples {
+		seed := req.Seed + uint64(i+1)
+		again := Request{Task: Denoise, Image: ImageFromTensor16(remeasure(single.Tensor, 25/127.5, seed)), Noise: 25, Method: "dpir", Seed: seed}
+		want, err := h.Restore(context.Background(), again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Pix, want.Image.Pix) {
+			t.Errorf("sample %d is not the restoration of the estimate re-measured with seed %d", i+1, seed)
+		}
 	}
 	// σ = 25 noise leaves a few levels of doubt everywhere.
 	if m := meanOf(res.Std); m < 2 || math.Abs(m-meanSpread(res.Samples, res.Image)) > 0.03*m+0.02 {
@@ -583,4 +597,19 @@ func TestDenoiseSamplesDPIR(t *testing.T) {
 			m, meanSpread(res.Samples, res.Image))
 	}
 	t.Logf("mean spread %.2f levels", meanOf(res.Std))
+}
+
+// A bootstrap re-measures the estimate with the photo's noise: a photo with
+// none (a flat one, whose estimated noise is 0) is refused, not sampled
+// into a map of zeros.
+func TestBootstrapNeedsNoise(t *testing.T) {
+	h := openHost(t, Config{})
+	img := image.NewNRGBA(image.Rect(0, 0, 24, 16))
+	for i := range img.Pix {
+		img.Pix[i] = 128
+	}
+	_, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Samples: 2})
+	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "has none") {
+		t.Fatalf("flat photo, 2 samples: %v; want ErrBadInput saying the photo has no noise", err)
+	}
 }

@@ -94,7 +94,11 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	if s.texture != nil {
 		s.total += s.texture.Steps
 	}
-	if s.apart != nil {
+	switch {
+	case s.apart == nil:
+	case s.apart.Bootstrap:
+		s.total += k * s.total
+	default:
 		s.total += k * s.apart.Steps
 	}
 	switch s.timeout = h.cfg.PluginTimeout; {
@@ -150,7 +154,13 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	samples := outs
 	switch {
 	case s.apart != nil:
-		sub, err := h.apartSamples(ctx, s, req)
+		apart := h.apartSamples
+		if s.apart.Bootstrap {
+			apart = func(ctx context.Context, s *session, req Request) (Result, error) {
+				return h.bootstrapSamples(ctx, s, req, outs[0])
+			}
+		}
+		sub, err := apart(ctx, s, req)
 		if err != nil {
 			return Result{}, err
 		}
@@ -290,7 +300,9 @@ func (h *Host) newSession(req Request) (*session, error) {
 	case !samplesBeside(req, def):
 	case t != nil: // deep holes: the texture's sampler (see apartSamples)
 		s.apart = t.sampler()
-	case def.Sampling.Method != "":
+	case def.Sampling.Bootstrap && s.res.Noise == 0:
+		return s, fmt.Errorf("%w: %s draws samples by re-measuring its estimate with the photo's noise, and this photo has none", ErrBadInput, s.res.Method)
+	case def.Sampling.Method != "" || def.Sampling.Bootstrap:
 		s.apart = def.Sampling
 	default:
 		sampling := maps.Clone(adapted)
