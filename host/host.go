@@ -257,8 +257,9 @@ type Request struct {
 	// are a bootstrap: the estimate restored again from itself plus fresh
 	// noise of the photo's level (Sampling.Bootstrap). Otherwise
 	// (other presets, or another Solver) the samples are runs with seeds
-	// Seed, Seed+1, … and Result.Image is their mean. All go through the
-	// network together, in batches.
+	// Seed, Seed+1, … and Result.Image is their mean. They go through the
+	// network together, in batches; a bootstrap's restorations, one after
+	// another.
 	Samples int
 	// KeepSamples keeps every sample in Result.Samples.
 	KeepSamples bool
