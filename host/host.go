@@ -257,16 +257,16 @@ type Request struct {
 	// are a bootstrap: the estimate restored again from itself plus fresh
 	// noise of the photo's level (Sampling.Bootstrap). Otherwise
 	// (other presets, or another Solver) the samples are runs with seeds
-	// Seed, Seed+1, … and Result.Image is their mean. They go through the
-	// network together, in batches; a bootstrap's restorations, one after
-	// another.
+	// Seed, Seed+1, … and Result.Image is their mean. All go through the
+	// network together, in batches.
 	Samples int
 	// KeepSamples keeps every sample in Result.Samples.
 	KeepSamples bool
 	// Progress, if set, is called after every network evaluation.
 	Progress func(Progress)
 
-	drawing bool // the samples of another restoration (samplerRequest)
+	drawing bool       // the samples of another restoration (samplerRequest)
+	batch   *batchSlot // evaluate through a batcher shared with restorations beside this one
 }
 
 // Choice turns an optional part of a method on or off for one request

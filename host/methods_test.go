@@ -613,3 +613,34 @@ func TestBootstrapNeedsNoise(t *testing.T) {
 		t.Fatalf("flat photo, 2 samples: %v; want ErrBadInput saying the photo has no noise", err)
 	}
 }
+
+// A bootstrap's restorations run side by side: progress still counts every
+// evaluation once, in order, up to the total the first report announced.
+func TestBootstrapProgress(t *testing.T) {
+	h := openHost(t, Config{})
+	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 40, 32)
+	var got []Progress
+	req := Request{Task: Denoise, Image: img, Noise: 25, Samples: 3, Seed: 2,
+		Progress: func(p Progress) { got = append(got, p) }}
+	res, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Evaluations != 5+3*5 || len(got) != res.Evaluations {
+		t.Fatalf("%d evaluations, %d reports; want 20 of each", res.Evaluations, len(got))
+	}
+	for i, p := range got {
+		if p.Evaluation != i+1 || p.Total != res.Evaluations {
+			t.Fatalf("report %d: evaluation %d of %d; want %d of %d", i, p.Evaluation, p.Total, i+1, res.Evaluations)
+		}
+	}
+	// The same request again gives the same map: the batches do not
+	// depend on timing.
+	again, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Noise: 25, Samples: 3, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalTensors(res.Std, again.Std) {
+		t.Error("the bootstrap's map differs between two runs of the same request")
+	}
+}

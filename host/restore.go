@@ -113,6 +113,9 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	errs := make([]error, runs)
 	if runs == 1 {
 		eval := func(ctx context.Context, _ int, x *sdk.Tensor, sigma float64) (*sdk.Tensor, error) {
+			if req.batch != nil {
+				return req.batch.b.denoise(ctx, req.batch.i, x, sigma)
+			}
 			outs, err := h.model.denoiseEnsemble(ctx, []*sdk.Tensor{x}, []float64{sigma}, s.ensemble)
 			if err != nil {
 				return nil, err
