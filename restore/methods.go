@@ -65,7 +65,10 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			if sm := s.Sampling; sm != nil { // --samples: drawn beside the estimate
 				by := formatParams(sm.Params)
-				if sm.Method != "" {
+				switch {
+				case sm.Bootstrap:
+					by = "a bootstrap (this preset again, on the estimate plus fresh noise of the photo's level)"
+				case sm.Method != "":
 					how := fmt.Sprintf("%d evaluations", sm.Steps)
 					if sm.StartSigma > 0 {
 						how += fmt.Sprintf(" from σ %g", sm.StartSigma)
