@@ -312,7 +312,7 @@ func TestSuperResolution(t *testing.T) {
 	if d := psnr(small, ImageFromTensor(op.Apply(res.Tensor))); d < 40 {
 		t.Fatalf("shrunk again, the result is %.1f dB from the measurement, want ≥ 40", d)
 	}
-	// Samples: drawn apart by DDNM from σ 5 (Sampling.Method), after the
+	// Samples: drawn apart by DDNM from σ 2 (Sampling.Method), after the
 	// estimate, which stays the result; the spread is larger than dpir's
 	// re-noised samples give.
 	req := Request{Task: SR, Scale: 4, Image: small, Noise: 0, Samples: 2, KeepSamples: true}

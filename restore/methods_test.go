@@ -33,7 +33,7 @@ func TestMethodsCommand(t *testing.T) {
 		{"dpir", "denoise", "drawn beside this estimate with a bootstrap"},
 		{"dpir", "deblur", "drawn beside this estimate with zeta=1"},
 		{"dpir", "inpaint", "with dpir (3 evaluations from σ 1, zeta=1) (deep holes: by the texture's sampler)"},
-		{"dpir", "sr", "with ddnm (40 evaluations from σ 5, eta=1)"},
+		{"dpir", "sr", "with ddnm (40 evaluations from σ 2, eta=1)"},
 	} {
 		if l := line(tc.method, tc.task); !strings.Contains(l, tc.want) {
 			t.Errorf("%s %s: %q; want it to say %q", tc.method, tc.task, l, tc.want)
