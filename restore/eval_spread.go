@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"github.com/restorekit/restore/sdk"
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/stat"
 )
 
 // spreadBins is how many equal shares of an image's pixels, ranked by the
@@ -112,23 +114,11 @@ func spreadSlope(bins []spreadBin) float64 {
 		xs = append(xs, 0.5*math.Log(b.variance/b.pixels+1.0/12))
 		ys = append(ys, 0.5*math.Log(b.squaredError/b.pixels+1.0/12))
 	}
-	var mx, my float64
-	for i := range xs {
-		mx, my = mx+xs[i], my+ys[i]
-	}
-	if len(xs) < 2 {
+	if len(xs) < 2 || floats.Max(xs)-floats.Min(xs) < 1e-6 {
 		return math.NaN()
 	}
-	mx, my = mx/float64(len(xs)), my/float64(len(xs))
-	var sxx, sxy float64
-	for i := range xs {
-		sxx += (xs[i] - mx) * (xs[i] - mx)
-		sxy += (xs[i] - mx) * (ys[i] - my)
-	}
-	if sxx < 1e-12 {
-		return math.NaN()
-	}
-	return sxy / sxx
+	_, slope := stat.LinearRegression(xs, ys, nil, false)
+	return slope
 }
 
 // spreadSkill is one tenth of the pixels ranked by the map, pooled over a
