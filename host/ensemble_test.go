@@ -148,3 +148,13 @@ func transpose(x *sdk.Tensor) *sdk.Tensor {
 	}
 	return out
 }
+
+// maxAbsDiff is the largest difference between two same-shaped tensors'
+// values.
+func maxAbsDiff(a, b *sdk.Tensor) float64 {
+	var m float64
+	for i, v := range a.Data {
+		m = math.Max(m, math.Abs(float64(v-b.Data[i])))
+	}
+	return m
+}

@@ -255,7 +255,9 @@ type Request struct {
 	// is then Result.Image: the image a single run gives (evaluated in a
 	// batch, a few pixels may round to the next 8-bit level). Denoising's
 	// are a bootstrap: the estimate restored again from itself plus fresh
-	// noise of the photo's level (Sampling.Bootstrap). Otherwise
+	// noise of the photo's level (Sampling.Bootstrap); deblurring's
+	// spread adds such a bootstrap's to theirs (Sampling.AddBootstrap).
+	// Otherwise
 	// (other presets, or another Solver) the samples are runs with seeds
 	// Seed, Seed+1, … and Result.Image is their mean. All go through the
 	// network together, in batches.
@@ -298,7 +300,8 @@ type Result struct {
 	// beside the estimate (SamplesBeside) it is their root mean square
 	// difference from Image: for samples from the posterior, the expected
 	// error of Image whatever estimate Image is; for a bootstrap's, the
-	// error the estimator makes where the truth is like Image.
+	// error the estimator makes where the truth is like Image; for both
+	// (Sampling.AddBootstrap), the root of the sum of their squares.
 	Std *sdk.Tensor
 	// Samples holds every sample when Request.KeepSamples is set.
 	Samples []*image.NRGBA

@@ -599,18 +599,100 @@ func TestDenoiseSamplesDPIR(t *testing.T) {
 	t.Logf("mean spread %.2f levels", meanOf(res.Std))
 }
 
+// dpir's deblurring draws its samples beside the estimate (re-noised pnp)
+// and a bootstrap besides (Sampling.AddBootstrap): the map is the root of
+// the sum of their two variances about the estimate, and Result.Samples
+// holds the samples beside it.
+func TestDeblurSamplesAddBootstrap(t *testing.T) {
+	h := openHost(t, Config{})
+	img := crop(readPNG(t, fixtures+"/images/flower-blurred.png"), 48, 40)
+	kernel := readKernelText(t, fixtures+"/kernels/motion15.txt")
+	req := Request{Task: Deblur, Image: img, Kernel: kernel, Noise: 2.55, Seed: 5}
+	single, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const k = 3
+	req.Samples, req.KeepSamples = k, true
+	res, err := h.Restore(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := single.Evaluations
+	if !res.SamplesBeside || res.Evaluations != steps*(k+1)+k*steps || len(res.Samples) != k {
+		t.Fatalf("beside %v, %d evaluations, %d samples; want true, %d, %d",
+			res.SamplesBeside, res.Evaluations, len(res.Samples), steps*(k+1)+k*steps, k)
+	}
+	if d := maxAbsDiff(res.Tensor, single.Tensor); d > 2e-3 {
+		t.Errorf("the estimate beside the samples differs from the single restoration by %g", d)
+	}
+
+	// The bootstrap, by hand: the preset's restoration of the estimate
+	// blurred and measured again, with sample i's seed.
+	y := TensorFromImage(img)
+	spec, _, err := problemOperator(req, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, _, err := operator.ForProblem(sdk.Problem{Y: y, Operator: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blurred := op.Apply(res.Tensor)
+	var boots []*sdk.Tensor
+	for i := range k {
+		seed := req.Seed + uint64(i+1)
+		again := Request{Task: Deblur, Image: ImageFromTensor16(remeasure(blurred, 2.55/127.5, seed)),
+			Kernel: kernel, Noise: 2.55, Seed: seed}
+		b, err := h.Restore(context.Background(), again)
+		if err != nil {
+			t.Fatal(err)
+		}
+		boots = append(boots, b.Tensor)
+	}
+	bootMap := spreadAbout(res.Tensor, boots)
+	var besideSamples []*sdk.Tensor
+	for _, s := range res.Samples {
+		besideSamples = append(besideSamples, TensorFromImage(s))
+	}
+	besideMap := spreadAbout(TensorFromImage(res.Image), besideSamples)
+	var got, want, boot float64
+	for p, v := range res.Std.Data {
+		if b := bootMap.Data[p]; v < b-0.05 {
+			t.Fatalf("pixel %d: map %.3f levels, below the bootstrap's own spread %.3f", p, v, b)
+		}
+		got += float64(v * v)
+		boot += float64(bootMap.Data[p] * bootMap.Data[p])
+		want += float64(bootMap.Data[p]*bootMap.Data[p] + besideMap.Data[p]*besideMap.Data[p])
+	}
+	// The samples beside it are 8-bit: their spread is known to rounding.
+	if math.Abs(got-want) > 0.05*want || boot < 0.02*got || boot >= got {
+		t.Fatalf("mean variance of the map %.3f, of the bootstrap %.3f, their sum with the samples' beside it %.3f; want the map the sum, each part a share of it",
+			got/float64(len(res.Std.Data)), boot/float64(len(res.Std.Data)), want/float64(len(res.Std.Data)))
+	}
+	t.Logf("mean variance: map %.3f, bootstrap %.3f", got/float64(len(res.Std.Data)), boot/float64(len(res.Std.Data)))
+}
+
 // A bootstrap re-measures the estimate with the photo's noise: a photo with
 // none (a flat one, whose estimated noise is 0) is refused, not sampled
-// into a map of zeros.
+// into a map of zeros, where the bootstrap is all the samples.
 func TestBootstrapNeedsNoise(t *testing.T) {
 	h := openHost(t, Config{})
 	img := image.NewNRGBA(image.Rect(0, 0, 24, 16))
 	for i := range img.Pix {
 		img.Pix[i] = 128
 	}
-	_, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Samples: 2})
+	_, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Method: "dpir", Samples: 2})
 	if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), "has none") {
-		t.Fatalf("flat photo, 2 samples: %v; want ErrBadInput saying the photo has no noise", err)
+		t.Fatalf("flat photo, dpir, 2 samples: %v; want ErrBadInput saying the photo has no noise", err)
+	}
+	// Where the bootstrap only adds to samples beside the estimate, those
+	// are drawn alone.
+	kernel := readKernelText(t, fixtures+"/kernels/motion15.txt")
+	res, err := h.Restore(context.Background(), Request{Task: Deblur, Image: img, Kernel: kernel, Samples: 2})
+	if err != nil || !res.SamplesBeside || res.Evaluations != 8*(1+2) {
+		t.Fatalf("flat photo, deblurring, 2 samples: %v, beside %v, %d evaluations; want the estimate and 2 samples beside it, 24",
+			err, res.SamplesBeside, res.Evaluations)
 	}
 }
 
@@ -618,29 +700,46 @@ func TestBootstrapNeedsNoise(t *testing.T) {
 // evaluation once, in order, up to the total the first report announced.
 func TestBootstrapProgress(t *testing.T) {
 	h := openHost(t, Config{})
-	img := crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 40, 32)
-	var got []Progress
-	req := Request{Task: Denoise, Image: img, Noise: 25, Samples: 3, Seed: 2,
-		Progress: func(p Progress) { got = append(got, p) }}
-	res, err := h.Restore(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Evaluations != 5+3*5 || len(got) != res.Evaluations {
-		t.Fatalf("%d evaluations, %d reports; want 20 of each", res.Evaluations, len(got))
-	}
-	for i, p := range got {
-		if p.Evaluation != i+1 || p.Total != res.Evaluations {
-			t.Fatalf("report %d: evaluation %d of %d; want %d of %d", i, p.Evaluation, p.Total, i+1, res.Evaluations)
-		}
-	}
-	// The same request again gives the same map: the batches do not
-	// depend on timing.
-	again, err := h.Restore(context.Background(), Request{Task: Denoise, Image: img, Noise: 25, Samples: 3, Seed: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !equalTensors(res.Std, again.Std) {
-		t.Error("the bootstrap's map differs between two runs of the same request")
+	kernel := readKernelText(t, fixtures+"/kernels/motion15.txt")
+	for _, tc := range []struct {
+		name  string
+		req   Request
+		evals int
+	}{
+		{"denoise", Request{Task: Denoise, Image: crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 40, 32), Noise: 25},
+			5*(1+3) + 3*5}, // as deblurring: re-noised beside the estimate, plus a bootstrap
+		{"denoise dpir", Request{Task: Denoise, Image: crop(readPNG(t, fixtures+"/images/dog-noisy25.png"), 40, 32), Noise: 25, Method: "dpir"},
+			1 + 3*1}, // a bootstrap alone
+		{"deblur", Request{Task: Deblur, Image: crop(readPNG(t, fixtures+"/images/flower-blurred.png"), 40, 32), Kernel: kernel, Noise: 2.55},
+			8*(1+3) + 3*8}, // the estimate and 3 samples beside it, then 3 of a bootstrap
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []Progress
+			req := tc.req
+			req.Samples, req.Seed = 3, 2
+			req.Progress = func(p Progress) { got = append(got, p) }
+			res, err := h.Restore(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Evaluations != tc.evals || len(got) != res.Evaluations {
+				t.Fatalf("%d evaluations, %d reports; want %d of each", res.Evaluations, len(got), tc.evals)
+			}
+			for i, p := range got {
+				if p.Evaluation != i+1 || p.Total != res.Evaluations {
+					t.Fatalf("report %d: evaluation %d of %d; want %d of %d", i, p.Evaluation, p.Total, i+1, res.Evaluations)
+				}
+			}
+			// The same request again gives the same map: the batches do
+			// not depend on timing.
+			req.Progress = nil
+			again, err := h.Restore(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equalTensors(res.Std, again.Std) {
+				t.Error("the map differs between two runs of the same request")
+			}
+		})
 	}
 }

@@ -42,6 +42,7 @@ type session struct {
 	guidance      sdk.Guidance
 	solverParams  sdk.Params
 	samplerParams *sdk.Params // the solver's for posterior samples beside the estimate (Setting.Sampling); nil: none
+	addBootstrap  bool        // add a bootstrap's spread to the samples' (Sampling.AddBootstrap)
 	apart         *Sampling   // or the restoration that draws them after the estimate (apartSamples); nil: none
 	guideParams   sdk.Params
 	res           Result // names and noise level, filled as resolved
@@ -93,6 +94,9 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 	s.start, s.progress, s.total = start, req.Progress, s.steps*runs*s.ensemble
 	if s.texture != nil {
 		s.total += s.texture.Steps
+	}
+	if s.addBootstrap {
+		s.total += k * s.steps * s.ensemble
 	}
 	switch {
 	case s.apart == nil:
@@ -167,7 +171,6 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 		if err != nil {
 			return Result{}, err
 		}
-		res.Evaluations, res.NetworkTime = s.evals, s.network
 		res.Tensor, res.Std, res.Samples, res.SamplesBeside = outs[0], spreadAbout(outs[0], sub.drawn), sub.Samples, true
 		samples = nil
 	case s.samplerParams != nil:
@@ -179,6 +182,16 @@ func (h *Host) Restore(ctx context.Context, req Request) (_ Result, err error) {
 		res.Tensor, res.Std = meanStd(outs)
 		res.drawn = outs
 	}
+	if s.addBootstrap {
+		breq := req
+		breq.KeepSamples = false
+		boot, err := h.bootstrapSamples(ctx, s, breq, outs[0])
+		if err != nil {
+			return Result{}, err
+		}
+		addVariance(res.Std, spreadAbout(outs[0], boot.drawn))
+	}
+	res.Evaluations, res.NetworkTime = s.evals, s.network
 	res.Image = ImageFromTensor(res.Tensor)
 	if req.KeepSamples {
 		for _, o := range samples {
@@ -307,6 +320,7 @@ func (h *Host) newSession(req Request) (*session, error) {
 		return s, fmt.Errorf("%w: %s draws samples by re-measuring its estimate with the photo's noise, and this photo has none", ErrBadInput, s.res.Method)
 	case def.Sampling.Method != "" || def.Sampling.Bootstrap:
 		s.apart = def.Sampling
+		s.addBootstrap = def.Sampling.AddBootstrap && s.res.Noise > 0
 	default:
 		sampling := maps.Clone(adapted)
 		maps.Copy(sampling, def.Sampling.Params)
@@ -316,6 +330,7 @@ func (h *Host) newSession(req Request) (*session, error) {
 			return s, err
 		}
 		s.samplerParams = &p
+		s.addBootstrap = def.Sampling.AddBootstrap && s.res.Noise > 0
 	}
 
 	startSigma := req.StartSigma
@@ -522,6 +537,14 @@ func (s *session) sample(ctx context.Context, i int, seed uint64, params sdk.Par
 // (the samples' own standard deviation is that error only for the mean).
 func spreadAbout(est *sdk.Tensor, xs []*sdk.Tensor) *sdk.Tensor {
 	return rmsAbout(est, xs, len(xs))
+}
+
+// addVariance sets each value of dst, a spread, to the root of the sum of
+// its square and src's: the spread of two independent errors together.
+func addVariance(dst, src *sdk.Tensor) {
+	for i, v := range src.Data {
+		dst.Data[i] = float32(math.Hypot(float64(dst.Data[i]), float64(v)))
+	}
 }
 
 // meanStd returns the per-value mean of same-shaped samples and their

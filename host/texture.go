@@ -131,7 +131,7 @@ func addDetail(est, sample *sdk.Tensor, weight []float32, scale, gain float64) e
 // apartSamples draws a request's Samples as a restoration of their own,
 // with s.apart's method, seeds Seed+1 to Seed+Samples. Inside holes deep
 // enough for the texture stage it is the stage's sampler: the optimiser
-// re-noised (zetaSampling) stays close to its own smooth fill and its
+// re-noised (ζ = 1) stays close to its own smooth fill and its
 // samples barely spread, where the texture's sampler, which starts from far
 // higher noise, draws varied fills (session 14, the first 8
 // inpaint_box128 cases: errors 11.7 times the spread, against 2.3).

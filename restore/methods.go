@@ -68,6 +68,8 @@ func runMethods(_ context.Context, args []string, stdout, stderr io.Writer) erro
 				switch {
 				case sm.Bootstrap:
 					by = "a bootstrap (this preset again, on the estimate plus fresh noise of the photo's level)"
+				case sm.AddBootstrap:
+					by += " plus a bootstrap (the spreads' squares added)"
 				case sm.Method != "":
 					how := fmt.Sprintf("%d evaluations", sm.Steps)
 					if sm.StartSigma > 0 {

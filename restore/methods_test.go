@@ -29,9 +29,9 @@ func TestMethodsCommand(t *testing.T) {
 		return ""
 	}
 	for _, tc := range []struct{ method, task, want string }{
-		{"diffpir", "denoise", "drawn beside this estimate with a bootstrap"},
+		{"diffpir", "denoise", "drawn beside this estimate with zeta=1 plus a bootstrap"},
 		{"dpir", "denoise", "drawn beside this estimate with a bootstrap"},
-		{"dpir", "deblur", "drawn beside this estimate with zeta=1"},
+		{"dpir", "deblur", "drawn beside this estimate with zeta=1 plus a bootstrap"},
 		{"dpir", "inpaint", "with dpir (3 evaluations from σ 1, zeta=1) (deep holes: by the texture's sampler)"},
 		{"dpir", "sr", "with ddnm (40 evaluations from σ 2, eta=1)"},
 	} {
