@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -313,18 +314,42 @@ func TestRestoreRejectsBadRequests(t *testing.T) {
 	}
 }
 
+// TestEstimateNoise adds known noise to a fixture photo, measured as a
+// camera would deliver it (clipped, 8-bit), whole or through a mask that
+// hides 70% of its pixels at random.
 func TestEstimateNoise(t *testing.T) {
 	clean := TensorFromImage(readPNG(t, fixtures+"/images/flower.png"))
-	for _, level := range []float64{10, 25, 50} {
+	random70 := sdk.NewTensor(1, clean.H, clean.W)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range random70.Data {
+		if rng.Float64() >= 0.7 {
+			random70.Data[i] = 1
+		}
+	}
+	for _, tc := range []struct {
+		level    float64 // 8-bit levels
+		observed *sdk.Tensor
+		tol      float64 // levels
+	}{
+		{0, nil, 1.5}, // a halved JPEG: some of its compression noise is left
+		{2.55, nil, 0.3},
+		{10, nil, 0.5},
+		{25, nil, 1.5},
+		{50, nil, 6},     // clipping hides the tails
+		{0, random70, 3}, // from ~530 whole 2×2 patches
+		{10, random70, 1.5},
+	} {
 		noisy := clean.Clone()
-		noise := sdk.NewRNG(1).Noise(clean.C, clean.H, clean.W, level/127.5)
+		noise := sdk.NewRNG(1).Noise(clean.C, clean.H, clean.W, tc.level/127.5)
 		for i := range noisy.Data {
 			noisy.Data[i] += noise.Data[i]
 		}
-		got := EstimateNoise(noisy, nil) * 127.5
-		if math.Abs(got-level) > 0.15*level {
-			t.Errorf("noise %g estimated as %.2f", level, got)
+		noisy = TensorFromImage(ImageFromTensor(noisy))
+		got := EstimateNoise(noisy, tc.observed) * 127.5
+		if math.Abs(got-tc.level) > tc.tol {
+			t.Errorf("noise %g (masked %v) estimated as %.2f; want within %g", tc.level, tc.observed != nil, got, tc.tol)
 		}
+		t.Logf("noise %g (masked %v): %.2f levels; Donoho's rule %.2f", tc.level, tc.observed != nil, got, haarNoise(noisy, tc.observed)*127.5)
 	}
 }
 

@@ -112,6 +112,7 @@ type evalOptions struct {
 	tasks, methods                  []string
 	steps                           []int
 	limit                           int
+	estimateNoise                   bool
 }
 
 // runEval restores benchmark cases and scores them: PSNR on 8-bit RGB over
@@ -134,6 +135,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.out, "out", filepath.Join("out", "eval"), "folder for table.md, table.json, sheet-TASK.png, psnr-TASK.png and spread-TASK.png")
 	fs.StringVar(&o.cases, "cases", "", "one task folder instead of --set and --task: CASES/TASK")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report as JSON to this file (one row: that row's object; several: table.json's)")
+	fs.BoolVar(&o.estimateNoise, "estimate-noise", false, "estimate each photo's noise level, as restore does without --noise, instead of taking the manifest's (table.json: each image's noise)")
 	base.VisitAll(func(fl *pflag.Flag) {
 		if !evalSkipFlags[fl.Name] {
 			fs.AddFlag(fl)
@@ -208,7 +210,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				continue
 			}
 			for _, s := range steps {
-				rep, kept, err := evalCombination(ctx, h, t, method, s, f, params, mi == 0, stderr)
+				rep, kept, err := evalCombination(ctx, h, t, method, s, f, params, o.estimateNoise, mi == 0, stderr)
 				if err != nil {
 					return err
 				}
@@ -430,7 +432,7 @@ const sheetCases = 3
 // budget. With keep, it also returns the first sheetCases images for the
 // contact sheet.
 func evalCombination(ctx context.Context, h *host.Host, t evalTask, method string, steps int, f restoreFlags,
-	params map[string]string, keep bool, stderr io.Writer) (*evalReport, *sheetRows, error) {
+	params map[string]string, estimateNoise, keep bool, stderr io.Writer) (*evalReport, *sheetRows, error) {
 	rep := &evalReport{Task: t.name, Method: method, StepsAsked: steps, Params: f.params, Samples: f.samples}
 	var kept *sheetRows
 	if keep {
@@ -466,6 +468,9 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 			}
 			missing = maskPixels(req.Mask)
 		}
+		if estimateNoise {
+			req.Noise = -1
+		}
 		start := time.Now()
 		res, err := h.Restore(ctx, req)
 		if err != nil {
@@ -480,7 +485,10 @@ func evalCombination(ctx context.Context, h *host.Host, t evalTask, method strin
 			SSIM: metric(ssim8(clean, res.Image)), Seconds: metric(time.Since(start).Seconds()), Evaluations: res.Evaluations,
 			FillSharpness: metric(math.NaN()), CleanFillSharpness: metric(math.NaN()),
 			Calibration: metric(math.NaN()), SpreadErrorCorrelation: metric(math.NaN()), SpreadNLL: metric(math.NaN()),
-			SpreadSkillSlope: metric(math.NaN())}
+			SpreadSkillSlope: metric(math.NaN()), Noise: metric(math.NaN())}
+		if res.NoiseEstimated {
+			row.Noise = metric(res.Noise)
+		}
 		if res.Std != nil {
 			k := float64(f.samples) // the result is their mean, or (beside) the map is their spread about it
 			if res.SamplesBeside {

@@ -35,6 +35,9 @@ type evalRow struct {
 	SSIM        metric `json:"ssim"`
 	Seconds     metric `json:"seconds"`
 	Evaluations int    `json:"evaluations"`
+	// Noise is the noise level the host estimated (eval --estimate-noise),
+	// in 8-bit levels.
+	Noise metric `json:"noise,omitzero"`
 	// FillSharpness is the result's fill sharpness (inpainting only; see
 	// fillSharpness), CleanFillSharpness the clean image's under the same mask.
 	FillSharpness      metric `json:"fill_sharpness,omitzero"`
@@ -64,6 +67,9 @@ type evalReport struct {
 	PSNR       metric   `json:"mean_psnr"`
 	SSIM       metric   `json:"mean_ssim"`
 	Seconds    metric   `json:"mean_seconds"`
+	// Noise averages the images' estimated noise levels (eval
+	// --estimate-noise).
+	Noise metric `json:"mean_noise,omitzero"`
 	// FillSharpness and CleanFillSharpness average the images' ratios
 	// (those with one) for inpainting tasks.
 	FillSharpness      metric `json:"mean_fill_sharpness,omitzero"`
@@ -102,6 +108,7 @@ func (r *evalReport) summarise(inpaint bool) {
 	r.Calibration = meanFinite(r.Rows, func(row evalRow) metric { return row.Calibration })
 	r.SpreadErrorCorrelation = meanFinite(r.Rows, func(row evalRow) metric { return row.SpreadErrorCorrelation })
 	r.SpreadNLL = meanFinite(r.Rows, func(row evalRow) metric { return row.SpreadNLL })
+	r.Noise = meanFinite(r.Rows, func(row evalRow) metric { return row.Noise })
 	pooled := poolSpreadBins(r.Rows)
 	r.SpreadSkill, r.SpreadSkillSlope = skillOf(pooled), metric(spreadSlope(pooled))
 	if r.Cases == 0 {
@@ -146,13 +153,17 @@ func meanFinite(rows []evalRow, get func(evalRow) metric) metric {
 // the spread map's scores when a row drew several samples.
 func markdownTable(rows []*evalReport) string {
 	var b strings.Builder
-	spread := false
+	spread, noise := false, false
 	for _, r := range rows {
 		spread = spread || r.Samples > 1
+		noise = noise || !r.Noise.IsZero()
 	}
 	tw := tabwriter.NewWriter(&b, 0, 4, 1, ' ', 0)
 	head, rule := "| task\t| method\t| solver + guidance\t| evaluations\t| cases\t| input PSNR\t| PSNR\t| SSIM\t| s/img\t| fill sharpness\t|",
 		"|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|---\t|"
+	if noise {
+		head, rule = head+" noise (estimated)\t|", rule+"---\t|"
+	}
 	if spread {
 		head, rule = head+" samples\t| error / spread\t| spread–error corr.\t| NLL\t| skill slope\t|", rule+"---\t|---\t|---\t|---\t|---\t|"
 	}
@@ -171,6 +182,9 @@ func markdownTable(rows []*evalReport) string {
 		}
 		fmt.Fprintf(tw, "| %s\t| %s\t| %s\t| %d\t| %d\t| %s\t| %s\t| %s\t| %s\t| %s\t|", r.Task, r.Method, plugins, r.Steps, r.Cases,
 			fmtMetric(r.InputPSNR, 2), fmtMetric(r.PSNR, 2), fmtMetric(r.SSIM, 4), fmtMetric(r.Seconds, 2), sharp)
+		if noise {
+			fmt.Fprintf(tw, " %s\t|", fmtMetric(r.Noise, 2))
+		}
 		if spread {
 			fmt.Fprintf(tw, " %d\t| %s\t| %s\t| %s\t| %s\t|", max(r.Samples, 1), fmtMetric(r.Calibration, 2),
 				fmtMetric(r.SpreadErrorCorrelation, 2), fmtMetric(r.SpreadNLL, 3), fmtMetric(r.SpreadSkillSlope, 2))

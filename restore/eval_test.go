@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -622,6 +623,48 @@ func TestSpreadSlope(t *testing.T) {
 		got := spreadSlope(tc.bins)
 		if math.IsNaN(tc.want) != math.IsNaN(got) || (!math.IsNaN(got) && math.Abs(got-tc.want) > 1e-9) {
 			t.Errorf("%s: slope %g; want %g", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestEvalEstimateNoise: with --estimate-noise the host estimates each
+// photo's noise level, as restore does without --noise, and table.json
+// records it per image; without it the manifest's level is used and none
+// is recorded.
+func TestEvalEstimateNoise(t *testing.T) {
+	set := tinyCases(t)
+	dir := t.TempDir()
+	for _, estimate := range []bool{false, true} {
+		out := filepath.Join(dir, fmt.Sprintf("est-%v.json", estimate))
+		args := []string{"eval", "--cases", filepath.Join(set, "denoise25"), "--steps", "1", "--out", filepath.Join(dir, "eval"), "--json", out}
+		if estimate {
+			args = append(args, "--estimate-noise")
+		}
+		code, stdout, stderr := restore(t, nil, args...)
+		if code != 0 {
+			t.Fatalf("--estimate-noise=%v: exit %d: %s", estimate, code, stderr)
+		}
+		if strings.Contains(stdout, "noise (estimated)") != estimate {
+			t.Errorf("--estimate-noise=%v: table header:\n%s", estimate, stdout)
+		}
+		var rep struct {
+			Rows []map[string]any `json:"rows"`
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Rows) != 2 {
+			t.Fatalf("--estimate-noise=%v: %d images, want 2", estimate, len(rep.Rows))
+		}
+		for _, r := range rep.Rows {
+			noise, ok := r["noise"].(float64)
+			if ok != estimate || estimate && math.Abs(noise-25) > 4 {
+				t.Errorf("--estimate-noise=%v: %v: noise %v; want %v, near 25", estimate, r["name"], r["noise"], estimate)
+			}
 		}
 	}
 }
