@@ -253,11 +253,12 @@ type Request struct {
 	// whatever the seed, draws them with its Setting.Sampling beside its
 	// own estimate (seed Seed; the samples Seed+1 to Seed+Samples), which
 	// is then Result.Image: the image a single run gives (evaluated in a
-	// batch, a few pixels may round to the next 8-bit level). Denoising's
-	// are a bootstrap: the estimate restored again from itself plus fresh
-	// noise of the photo's level (Sampling.Bootstrap); deblurring's
-	// spread adds such a bootstrap's to theirs (Sampling.AddBootstrap).
-	// Otherwise
+	// batch, a few pixels may round to the next 8-bit level). dpir's
+	// one-step denoising's are a bootstrap: the estimate restored again
+	// from itself plus fresh noise of the photo's level
+	// (Sampling.Bootstrap); deblurring's and diffpir's denoising's are
+	// re-noised runs, and the spread adds such a bootstrap's to theirs
+	// (Sampling.AddBootstrap). Otherwise
 	// (other presets, or another Solver) the samples are runs with seeds
 	// Seed, Seed+1, … and Result.Image is their mean. All go through the
 	// network together, in batches.
