@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"errors"
-	"math"
 	"testing"
 )
 
@@ -74,10 +73,7 @@ func TestWebGPUMatchesCPU(t *testing.T) {
 	if a.Device != DeviceWebGPU || b.Device != DeviceCPU {
 		t.Fatalf("ran on %s and %s", a.Device, b.Device)
 	}
-	var worst float64
-	for i := range a.Tensor.Data {
-		worst = max(worst, math.Abs(float64(a.Tensor.Data[i]-b.Tensor.Data[i])))
-	}
+	worst := maxAbsDiff(a.Tensor, b.Tensor)
 	t.Logf("WebGPU vs CPU: largest difference %.2g (model units; an 8-bit level is %.2g)", worst, 2.0/255)
 	if worst > 1e-3 {
 		t.Fatalf("WebGPU and CPU differ by %g, more than 1e-3", worst)
